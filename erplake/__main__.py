@@ -1,0 +1,3 @@
+from erplake.cli import main
+
+main()

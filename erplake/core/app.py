@@ -1,0 +1,203 @@
+"""What every role's app has: error handlers, request ids, health and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from erplake.core.db import create_engine, create_sessionmaker
+from erplake.core.errors import AppError, error_body
+from erplake.core.logging import RequestIdMiddleware
+from erplake.core.redis import create_async_redis
+from erplake.core.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+READINESS_TIMEOUT = 2.0
+
+
+@dataclass
+class Resources:
+    """Connections shared by the routes of one process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis
+
+    @classmethod
+    def open(cls, settings: Settings, *, role: str) -> Resources:
+        engine = create_engine(settings, role=role)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            redis=create_async_redis(settings),
+        )
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+class Health(BaseModel):
+    ok: bool
+
+
+class Readiness(BaseModel):
+    ok: bool
+    checks: dict[str, str]
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                "message": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+            for err in exc.errors()
+        ]
+        first = details[0] if details else {"field": "", "message": "invalid request"}
+        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        return JSONResponse(
+            error_body("validation_error", message, details), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return JSONResponse(
+            error_body(code, message), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The trace goes to the log with the request id; the client gets neither.
+        log.exception("unhandled_error", path=request.url.path)
+        return JSONResponse(
+            error_body("internal_error", "Something went wrong on our side. Please try again."),
+            status_code=500,
+        )
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=Health)
+    async def healthz() -> Health:
+        """Liveness: the process answers."""
+        return Health(ok=True)
+
+    @router.get("/readyz", response_model=Readiness, responses={503: {"description": "down"}})
+    async def readyz(request: Request) -> Any:
+        """Readiness: PostgreSQL and Redis both answer (each within 2 s)."""
+        resources: Resources = request.app.state.resources
+        checks: dict[str, str] = {}
+
+        async def check_db() -> None:
+            async with resources.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        async def check_redis() -> None:
+            await resources.redis.ping()
+
+        for name, probe in (("postgres", check_db), ("redis", check_redis)):
+            try:
+                await asyncio.wait_for(probe(), READINESS_TIMEOUT)
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = type(exc).__name__
+        if all(v == "ok" for v in checks.values()):
+            return Readiness(ok=True, checks=checks)
+        down = ", ".join(k for k, v in checks.items() if v != "ok")
+        return JSONResponse(
+            error_body("unavailable", f"not ready: {down} unreachable", checks),
+            status_code=503,
+        )
+
+    return router
+
+
+def create_role_app(
+    role: str,
+    settings: Settings,
+    routers: Sequence[APIRouter],
+    *,
+    resources: Resources | None = None,
+    title: str | None = None,
+) -> FastAPI:
+    """An app for one role. With `resources` given (the one-process server), the
+    caller owns the connections; otherwise the app opens and closes its own."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = None
+        if getattr(app.state, "resources", None) is None:
+            owned = Resources.open(settings, role=role)
+            bind_resources(app, owned)
+        try:
+            yield
+        finally:
+            if owned is not None:
+                await owned.close()
+
+    app = FastAPI(
+        title=title or f"ERPLake {role}",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.role = role
+    app.state.settings = settings
+    app.state.resources = None
+    if resources is not None:
+        bind_resources(app, resources)
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def bind_resources(app: FastAPI, resources: Resources) -> None:
+    app.state.resources = resources
+    app.state.sessionmaker = resources.sessionmaker
+    app.state.redis = resources.redis
+    app.state.engine = resources.engine

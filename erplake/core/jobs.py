@@ -1,0 +1,270 @@
+"""The transactional outbox and the job runner.
+
+A service calls `enqueue(session, "task.name", {...})` inside its own transaction:
+the job is a row, so it commits or rolls back with the work that asked for it.
+The relay moves committed rows to RQ; the worker runs them through
+`execute_outbox_job`, which locks the row and skips it when already done, so a
+job pushed twice (a relay that crashed between push and mark) runs once.
+Jobs take ids and plain values, never ORM objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+import redis
+import structlog
+from rq import Queue
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from erplake.core.clock import utcnow
+from erplake.core.db import transaction
+from erplake.core.settings import Settings
+from erplake.models.outbox import OutboxJob
+
+log = structlog.get_logger(__name__)
+
+OUTBOX_CHANNEL = "erplake_outbox"
+QUEUES = ("high", "default", "low")
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class JobContext:
+    session: AsyncSession
+    settings: Settings
+    outbox_id: int
+    attempt: int
+
+
+class TaskHandler(Protocol):
+    def __call__(self, ctx: JobContext, **payload: Any) -> Awaitable[Any]: ...
+
+
+_TASKS: dict[str, TaskHandler] = {}
+
+
+def task(name: str) -> Callable[[TaskHandler], TaskHandler]:
+    """Register an async job handler under a stable name (the outbox stores names)."""
+
+    def register(fn: TaskHandler) -> TaskHandler:
+        if name in _TASKS and _TASKS[name] is not fn:
+            raise RuntimeError(f"task {name!r} registered twice")
+        _TASKS[name] = fn
+        return fn
+
+    return register
+
+
+def registered_tasks() -> dict[str, TaskHandler]:
+    _load_task_modules()
+    return dict(_TASKS)
+
+
+def _load_task_modules() -> None:
+    # Importing the domain task modules registers their handlers.
+    from erplake import tasks_registry  # noqa: F401
+
+
+async def enqueue(
+    session: AsyncSession,
+    task_name: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    school_id: Any = None,
+    queue: str = "default",
+    dedupe_key: str | None = None,
+    delay: timedelta | None = None,
+) -> int | None:
+    """Write a job row in the caller's transaction. Returns its id, or None when a
+    job with the same dedupe_key already exists (a repeat is a no-op)."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    stmt = (
+        insert(OutboxJob)
+        .values(
+            school_id=school_id,
+            queue=queue,
+            task=task_name,
+            payload=payload or {},
+            dedupe_key=dedupe_key,
+            run_after=(utcnow() + delay) if delay else None,
+        )
+        .on_conflict_do_nothing(index_elements=[OutboxJob.dedupe_key])
+        .returning(OutboxJob.id)
+    )
+    job_id = (await session.execute(stmt)).scalar_one_or_none()
+    # NOTIFY is transactional: the relay wakes only if this commits.
+    await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    return job_id
+
+
+async def cancel(session: AsyncSession, dedupe_key: str) -> bool:
+    """Cancel a job not yet run (e.g. an absence alert when A becomes P)."""
+    result = await session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.dedupe_key == dedupe_key, OutboxJob.status.in_(("pending", "enqueued")))
+        .values(status="cancelled", finished_at=func.now())
+        .returning(OutboxJob.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+def rq_job_id(outbox_id: int) -> str:
+    return f"outbox-{outbox_id}"
+
+
+async def relay_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connection: redis.Redis,
+    *,
+    batch: int = 200,
+) -> int:
+    """Move committed pending rows to RQ. Safe to run in several processes at once
+    (SKIP LOCKED); a crash after the push and before the commit only pushes a row
+    again, and the runner skips what is already done."""
+    async with transaction(sessionmaker) as session:
+        rows = (
+            await session.execute(
+                select(OutboxJob.id, OutboxJob.queue)
+                .where(
+                    OutboxJob.status == "pending",
+                    (OutboxJob.run_after.is_(None)) | (OutboxJob.run_after <= func.now()),
+                )
+                .order_by(OutboxJob.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        if not rows:
+            return 0
+        queues: dict[str, Queue] = {}
+        for outbox_id, queue_name in rows:
+            q = queues.setdefault(queue_name, Queue(queue_name, connection=connection))
+            q.enqueue_call(
+                "erplake.core.jobs.run_outbox_job",
+                args=(outbox_id,),
+                job_id=rq_job_id(outbox_id),
+                result_ttl=3600,
+                failure_ttl=7 * 24 * 3600,
+            )
+        await session.execute(
+            update(OutboxJob)
+            .where(OutboxJob.id.in_([r[0] for r in rows]))
+            .values(status="enqueued", enqueued_at=func.now())
+        )
+        return len(rows)
+
+
+async def execute_outbox_job(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, outbox_id: int
+) -> str:
+    """Run one outbox job exactly once for its database effects.
+
+    The row lock serialises duplicate pushes; the handler's writes and the `done`
+    mark commit together. On failure the row goes back to pending with a backoff,
+    and is marked failed after MAX_ATTEMPTS.
+    """
+    tasks = registered_tasks()
+    try:
+        async with transaction(sessionmaker) as session:
+            job = (
+                await session.execute(
+                    select(OutboxJob).where(OutboxJob.id == outbox_id).with_for_update()
+                )
+            ).scalar_one_or_none()
+            if job is None or job.status in ("done", "failed", "cancelled"):
+                return "skipped"
+            handler = tasks.get(job.task)
+            if handler is None:
+                raise LookupError(f"no handler registered for task {job.task!r}")
+            ctx = JobContext(
+                session=session, settings=settings, outbox_id=job.id, attempt=job.attempts + 1
+            )
+            await handler(ctx, **job.payload)
+            job.status = "done"
+            job.attempts += 1
+            job.finished_at = utcnow()
+            return "done"
+    except Exception as exc:
+        log.warning("job_failed", outbox_id=outbox_id, error=type(exc).__name__)
+        async with transaction(sessionmaker) as session:
+            job = await session.get(OutboxJob, outbox_id, with_for_update=True)
+            if job is None:
+                raise
+            job.attempts += 1
+            job.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+            if job.attempts >= MAX_ATTEMPTS:
+                job.status = "failed"
+                job.finished_at = utcnow()
+                return "failed"
+            job.status = "pending"
+            job.run_after = utcnow() + timedelta(seconds=2**job.attempts)
+            return "retry"
+
+
+def run_outbox_job(outbox_id: int) -> str:
+    """RQ entry point (synchronous; the work horse has no event loop of its own)."""
+    from erplake.core.settings import get_settings
+    from erplake.core.db import create_engine, create_sessionmaker
+
+    settings = get_settings()
+
+    async def _run() -> str:
+        engine = create_engine(settings, role="worker", pooled=False)
+        try:
+            return await execute_outbox_job(create_sessionmaker(engine), settings, outbox_id)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_run())
+
+
+async def relay_forever(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connection: redis.Redis,
+    stop: asyncio.Event,
+    *,
+    idle_poll_seconds: float = 1.0,
+) -> None:
+    """Relay until `stop` is set: wake on NOTIFY, poll as a fallback (delayed jobs)."""
+    import asyncpg
+
+    from erplake.core.db import libpq_url
+
+    wake = asyncio.Event()
+    listener: asyncpg.Connection | None = None
+    try:
+        listener = await asyncpg.connect(
+            libpq_url(settings.database_url),
+            server_settings={"application_name": "erplake-relay"},
+        )
+        await listener.add_listener(OUTBOX_CHANNEL, lambda *_: wake.set())
+    except (OSError, asyncpg.PostgresError) as exc:
+        log.warning("relay_listen_unavailable", error=str(exc))
+    while not stop.is_set():
+        try:
+            moved = await relay_once(sessionmaker, connection)
+        except Exception as exc:  # keep relaying: the database or Redis may come back
+            log.warning("relay_error", error=type(exc).__name__, detail=str(exc)[:200])
+            moved = 0
+        if moved:
+            continue
+        wake.clear()
+        waiter = asyncio.ensure_future(wake.wait())
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait(
+            {waiter, stopper}, timeout=idle_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        waiter.cancel()
+        stopper.cancel()
+    if listener is not None:
+        await listener.close()

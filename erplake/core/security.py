@@ -1,0 +1,179 @@
+"""Access tokens, the current principal, and the one permission dependency.
+
+Access tokens are HS256 JWTs (15 minutes) carrying user, school, roles,
+permissions and the user's auth epoch. Each request checks the epoch against
+Redis (falling back to the database), so deactivation or a change of roles
+refuses old tokens at once without a database query per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
+
+import jwt
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+
+from erplake.core.clock import utcnow
+from erplake.core.errors import Forbidden, Unauthorized
+from erplake.core.permissions import P
+from erplake.core.settings import Settings
+
+ALGORITHM = "HS256"
+ISSUER = "erplake"
+EPOCH_CACHE_SECONDS = 3600
+
+
+class InvalidToken(Unauthorized):
+    code = "invalid_token"
+
+
+class TokenRevoked(Unauthorized):
+    code = "token_revoked"
+
+
+class PermissionDenied(Forbidden):
+    code = "permission_denied"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID
+    school_id: uuid.UUID
+    roles: tuple[str, ...]
+    permissions: frozenset[str]
+    epoch: int
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def has(self, permission: P | str) -> bool:
+        return str(permission) in self.permissions
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+def issue_access_token(
+    settings: Settings,
+    *,
+    user_id: uuid.UUID,
+    school_id: uuid.UUID,
+    roles: list[str],
+    permissions: list[str],
+    epoch: int,
+) -> tuple[str, int]:
+    now = utcnow()
+    ttl = timedelta(minutes=settings.access_token_minutes)
+    claims = {
+        "iss": ISSUER,
+        "sub": str(user_id),
+        "sch": str(school_id),
+        "roles": sorted(roles),
+        "perms": sorted(permissions),
+        "epc": epoch,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), int(ttl.total_seconds())
+
+
+def decode_access_token(settings: Settings, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[ALGORITHM],  # never "none", never what the token says
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "sch", "iss"]},
+        )
+        return Principal(
+            user_id=uuid.UUID(claims["sub"]),
+            school_id=uuid.UUID(claims["sch"]),
+            roles=tuple(claims.get("roles", ())),
+            permissions=frozenset(claims.get("perms", ())),
+            epoch=int(claims.get("epc", 0)),
+        )
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("your session has expired; please sign in again") from None
+    except (jwt.InvalidTokenError, ValueError, KeyError, TypeError):
+        raise InvalidToken("invalid access token") from None
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def epoch_key(user_id: uuid.UUID) -> str:
+    return f"auth:epoch:{user_id}"
+
+
+async def publish_epoch(redis: aioredis.Redis, user_id: uuid.UUID, epoch: int, active: bool) -> None:
+    # -1 marks a deactivated user; any token is then refused.
+    await redis.set(epoch_key(user_id), epoch if active else -1, ex=EPOCH_CACHE_SECONDS)
+
+
+async def _current_epoch(request: Request, user_id: uuid.UUID) -> int:
+    redis: aioredis.Redis = request.app.state.redis
+    cached = await redis.get(epoch_key(user_id))
+    if cached is not None:
+        return int(cached)
+    from erplake.models.identity import User
+
+    async with request.app.state.sessionmaker() as session:
+        row = (
+            await session.execute(
+                select(User.auth_epoch, User.is_active).where(User.id == user_id)
+            )
+        ).first()
+    if row is None:
+        return -1
+    epoch, active = int(row[0]), bool(row[1])
+    await publish_epoch(redis, user_id, epoch, active)
+    return epoch if active else -1
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("sign in to continue", headers={"WWW-Authenticate": "Bearer"})
+    principal = decode_access_token(request.app.state.settings, credentials.credentials)
+    current = await _current_epoch(request, principal.user_id)
+    if current < 0 or current != principal.epoch:
+        raise TokenRevoked("this session is no longer valid; please sign in again")
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: P) -> Any:
+    """The one permission dependency: `user: Annotated[Principal, require(P.x)]`."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has(permission):
+            raise PermissionDenied(
+                f"you do not have permission to do this ({permission})",
+                details={"permission": str(permission)},
+            )
+        return principal
+
+    check.__name__ = f"require_{permission.name}"
+    check.required_permission = str(permission)  # type: ignore[attr-defined]
+    return Depends(check)

@@ -1,0 +1,1 @@
+"""Adapters to the outside world (Gupshup, Razorpay, LLM) and their loopback fakes."""

@@ -1,0 +1,1 @@
+"""Role app factories and the worker entry: composition only, no rules."""
