@@ -73,9 +73,12 @@ def drop_scratch_database(admin_url: str, name: str) -> None:
 def _redis_db_url(base: str, index: int) -> str:
     if base.startswith("unix://"):
         return f"{base.split('?')[0]}?db={index}"
-    return make_url(base.replace("redis://", "postgresql://", 1)).set(
-        database=str(index)
-    ).render_as_string(hide_password=False).replace("postgresql://", "redis://", 1)
+    return (
+        make_url(base.replace("redis://", "postgresql://", 1))
+        .set(database=str(index))
+        .render_as_string(hide_password=False)
+        .replace("postgresql://", "redis://", 1)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +97,9 @@ def redis_url(server_urls: tuple[str, str], worker_id: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     return load_settings(
         erplake_env="test",
         database_url=database_url,
@@ -113,9 +118,7 @@ async def resources(settings: Settings) -> AsyncIterator[Resources]:
     await res.close()
 
 
-_TABLES = ", ".join(
-    f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables)
-)
+_TABLES = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
 
 
 @pytest.fixture(autouse=True)
@@ -165,3 +168,113 @@ async def client_for(settings: Settings, resources: Resources):  # type: ignore[
             yield c
 
     return _client
+
+
+# ---- identity fixtures --------------------------------------------------------
+
+
+class SignedIn:
+    """A user of the test school with a valid access token."""
+
+    def __init__(self, user_id, school_id, phone: str, token: str) -> None:  # type: ignore[no-untyped-def]
+        self.user_id, self.school_id, self.phone, self.token = user_id, school_id, phone, token
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+async def school(resources: Resources):  # type: ignore[no-untyped-def]
+    """A school with the built-in roles."""
+    from erplake.core.db import transaction
+    from erplake.identity.rbac import ensure_builtin_roles
+    from erplake.models.school import School
+
+    async with transaction(resources.sessionmaker) as session:
+        row = School(code="test", name="Test Public School")
+        session.add(row)
+        await session.flush()
+        await ensure_builtin_roles(session, school_id=row.id)
+        return row
+
+
+@pytest.fixture
+def make_user(resources: Resources, settings: Settings, school):  # type: ignore[no-untyped-def]
+    """`await make_user("teacher", phone="+919800000101")` → SignedIn."""
+    import itertools
+
+    from erplake.core.db import transaction
+    from erplake.core.security import issue_access_token
+    from erplake.identity import rbac
+    from erplake.models.identity import Role, User
+
+    counter = itertools.count(1)
+
+    async def _make(*roles: str, phone: str | None = None, name: str = "Test User") -> SignedIn:
+        phone = phone or f"+91970{next(counter):07d}"
+        async with transaction(resources.sessionmaker) as session:
+            user = User(school_id=school.id, phone=phone, name=name)
+            session.add(user)
+            await session.flush()
+            for role in roles:
+                role_id = (
+                    await session.execute(
+                        Role.__table__.select()
+                        .with_only_columns(Role.id)
+                        .where(Role.school_id == school.id, Role.name == role)
+                    )
+                ).scalar_one()
+                await rbac.grant_role(session, user_id=user.id, role_id=role_id)
+            names, perms = await rbac.roles_and_permissions(session, user_id=user.id)
+            token, _ = issue_access_token(
+                settings,
+                user_id=user.id,
+                school_id=school.id,
+                roles=names,
+                permissions=perms,
+                epoch=0,
+            )
+            return SignedIn(user.id, school.id, phone, token)
+
+    return _make
+
+
+@pytest.fixture
+def fake_whatsapp(settings: Settings):  # type: ignore[no-untyped-def]
+    """A fake Gupshup on loopback, with settings pointing at it."""
+    from erplake.integrations.fakes import serve_in_thread
+    from erplake.integrations.fakes.gupshup import FakeGupshup
+
+    fake = FakeGupshup(api_key=settings.gupshup_api_key)
+    served = serve_in_thread(fake.app)
+    try:
+        yield fake, settings.model_copy(update={"gupshup_api_base": served.url})
+    finally:
+        served.stop()
+
+
+@pytest.fixture
+def drain_outbox(resources: Resources):  # type: ignore[no-untyped-def]
+    """Relay committed outbox rows to RQ, then run those RQ jobs in-process (the
+    same code path the worker runs). Returns how many jobs ran."""
+    from rq import Queue
+
+    from erplake.core.jobs import QUEUES, execute_outbox_job, relay_once
+    from erplake.core.redis import create_sync_redis
+
+    async def _drain(settings: Settings) -> int:
+        connection = create_sync_redis(settings)
+        ran = 0
+        while await relay_once(resources.sessionmaker, connection):
+            pass
+        for name in QUEUES:
+            queue = Queue(name, connection=connection)
+            for job in queue.get_jobs():
+                await execute_outbox_job(resources.sessionmaker, settings, job.args[0])
+                queue.remove(job)
+                job.delete()
+                ran += 1
+        return ran
+
+    return _drain

@@ -21,6 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from erplake.core.db import create_engine, create_sessionmaker
 from erplake.core.errors import AppError, error_body
 from erplake.core.logging import RequestIdMiddleware
+from erplake.core.metrics import MetricsMiddleware, RoleMetrics
+from erplake.core.ratelimit import RateLimiter
 from erplake.core.redis import create_async_redis
 from erplake.core.settings import Settings
 
@@ -37,6 +39,7 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: aioredis.Redis
+    rate_limiter: RateLimiter
 
     @classmethod
     def open(cls, settings: Settings, *, role: str) -> Resources:
@@ -46,6 +49,7 @@ class Resources:
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
             redis=create_async_redis(settings),
+            rate_limiter=RateLimiter(settings.redis_url),
         )
 
     async def close(self) -> None:
@@ -93,9 +97,7 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = details[0] if details else {"field": "", "message": "invalid request"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
-        return JSONResponse(
-            error_body("validation_error", message, details), status_code=422
-        )
+        return JSONResponse(error_body("validation_error", message, details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -134,7 +136,7 @@ def health_router() -> APIRouter:
                 await conn.execute(text("SELECT 1"))
 
         async def check_redis() -> None:
-            await resources.redis.ping()
+            await resources.redis.ping()  # type: ignore[misc]
 
         for name, probe in (("postgres", check_db), ("redis", check_redis)):
             try:
@@ -190,7 +192,10 @@ def create_role_app(
         bind_resources(app, resources)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
+    metrics = RoleMetrics(role)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees the final status
     app.include_router(health_router())
+    app.include_router(metrics.router())
     for router in routers:
         app.include_router(router)
     return app
@@ -201,3 +206,4 @@ def bind_resources(app: FastAPI, resources: Resources) -> None:
     app.state.sessionmaker = resources.sessionmaker
     app.state.redis = resources.redis
     app.state.engine = resources.engine
+    app.state.rate_limiter = resources.rate_limiter

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,15 +60,24 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(  # noqa: S603 - fixed executable and arguments
             [
                 _redis_executable(),
-                "--port", "0",
-                "--unixsocket", str(self.socket_path),
-                "--unixsocketperm", "700",
-                "--dir", str(self.data_dir.resolve()),
-                "--dbfilename", "dump.rdb",
-                "--appendonly", "yes",
-                "--save", "60 1",
-                "--pidfile", str((self.data_dir / "redis.pid").resolve()),
-                "--logfile", str((self.data_dir / "redis.log").resolve()),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket_path),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.data_dir.resolve()),
+                "--dbfilename",
+                "dump.rdb",
+                "--appendonly",
+                "yes",
+                "--save",
+                "60 1",
+                "--pidfile",
+                str((self.data_dir / "redis.pid").resolve()),
+                "--logfile",
+                str((self.data_dir / "redis.log").resolve()),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -108,13 +118,16 @@ class EmbeddedPostgres:
     _server: Any = field(default=None, repr=False)
 
     def start(self) -> str:
-        import pgserver
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
+            warnings.simplefilter("ignore")
+            import pgserver
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._server = pgserver.get_server(self.data_dir.resolve(), cleanup_mode="stop")
         uri = self._server.get_uri()
         exists = self._server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DB_NAME}';"
+            f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DB_NAME}';"  # noqa: S608
         )
         if "1 row" not in exists:
             self._server.psql(f"CREATE DATABASE {EMBEDDED_DB_NAME};")

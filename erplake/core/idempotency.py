@@ -54,7 +54,7 @@ async def run_idempotent(
     if key is None:
         return await handler()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise Unprocessable(f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters")
+        raise Unprocessable(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters long")
     digest = fingerprint(payload)
     inserted = (
         await session.execute(

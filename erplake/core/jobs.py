@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import redis
 import structlog
@@ -34,18 +34,20 @@ log = structlog.get_logger(__name__)
 OUTBOX_CHANNEL = "erplake_outbox"
 QUEUES = ("high", "default", "low")
 MAX_ATTEMPTS = 5
+STALE_RUNNING_AFTER = timedelta(minutes=15)
 
 
 @dataclass
 class JobContext:
     session: AsyncSession
+    sessionmaker: async_sessionmaker[AsyncSession]
     settings: Settings
     outbox_id: int
     attempt: int
 
 
-class TaskHandler(Protocol):
-    def __call__(self, ctx: JobContext, **payload: Any) -> Awaitable[Any]: ...
+# An async function taking the context and the job's payload as keyword arguments.
+TaskHandler = Callable[..., Awaitable[Any]]
 
 
 _TASKS: dict[str, TaskHandler] = {}
@@ -131,6 +133,15 @@ async def relay_once(
     (SKIP LOCKED); a crash after the push and before the commit only pushes a row
     again, and the runner skips what is already done."""
     async with transaction(sessionmaker) as session:
+        # A worker that died mid-job left its row running: give it another go.
+        await session.execute(
+            update(OutboxJob)
+            .where(
+                OutboxJob.status == "running",
+                OutboxJob.started_at < utcnow() - STALE_RUNNING_AFTER,
+            )
+            .values(status="pending")
+        )
         rows = (
             await session.execute(
                 select(OutboxJob.id, OutboxJob.queue)
@@ -166,54 +177,72 @@ async def relay_once(
 async def execute_outbox_job(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, outbox_id: int
 ) -> str:
-    """Run one outbox job exactly once for its database effects.
+    """Run one outbox job once.
 
-    The row lock serialises duplicate pushes; the handler's writes and the `done`
-    mark commit together. On failure the row goes back to pending with a backoff,
-    and is marked failed after MAX_ATTEMPTS.
+    1. Claim it in a short transaction (pending/enqueued → running): a duplicate
+       push finds it running or done and skips.
+    2. Run the handler. `ctx.session` is the job's transaction; the `done` mark is
+       written in it, so a job's database effects and its completion commit
+       together. A handler that calls the outside world does so before touching
+       `ctx.session`, or reads through `ctx.sessionmaker`, so no transaction is
+       held open across the call.
+    3. On failure: back to pending with a backoff, failed after MAX_ATTEMPTS.
+    A worker that dies mid-job leaves it running; the relay re-queues running
+    jobs older than STALE_RUNNING_AFTER.
     """
     tasks = registered_tasks()
-    try:
-        async with transaction(sessionmaker) as session:
-            job = (
-                await session.execute(
-                    select(OutboxJob).where(OutboxJob.id == outbox_id).with_for_update()
-                )
-            ).scalar_one_or_none()
-            if job is None or job.status in ("done", "failed", "cancelled"):
-                return "skipped"
-            handler = tasks.get(job.task)
-            if handler is None:
-                raise LookupError(f"no handler registered for task {job.task!r}")
-            ctx = JobContext(
-                session=session, settings=settings, outbox_id=job.id, attempt=job.attempts + 1
+    async with transaction(sessionmaker) as claim:
+        job = (
+            await claim.execute(
+                select(OutboxJob).where(OutboxJob.id == outbox_id).with_for_update()
             )
-            await handler(ctx, **job.payload)
-            job.status = "done"
-            job.attempts += 1
-            job.finished_at = utcnow()
-            return "done"
-    except Exception as exc:
-        log.warning("job_failed", outbox_id=outbox_id, error=type(exc).__name__)
+        ).scalar_one_or_none()
+        if job is None or job.status not in ("pending", "enqueued"):
+            return "skipped"
+        job.status = "running"
+        job.attempts += 1
+        job.started_at = utcnow()
+        task_name, payload, attempt = job.task, dict(job.payload), job.attempts
+    try:
+        handler = tasks.get(task_name)
+        if handler is None:
+            raise LookupError(f"no handler registered for task {task_name!r}")
         async with transaction(sessionmaker) as session:
-            job = await session.get(OutboxJob, outbox_id, with_for_update=True)
-            if job is None:
-                raise
-            job.attempts += 1
-            job.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
-            if job.attempts >= MAX_ATTEMPTS:
-                job.status = "failed"
-                job.finished_at = utcnow()
-                return "failed"
-            job.status = "pending"
-            job.run_after = utcnow() + timedelta(seconds=2**job.attempts)
-            return "retry"
+            ctx = JobContext(
+                session=session,
+                sessionmaker=sessionmaker,
+                settings=settings,
+                outbox_id=outbox_id,
+                attempt=attempt,
+            )
+            await handler(ctx, **payload)
+            await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == outbox_id)
+                .values(status="done", finished_at=func.now())
+            )
+        return "done"
+    except Exception as exc:
+        log.warning("job_failed", outbox_id=outbox_id, task=task_name, error=type(exc).__name__)
+        final = attempt >= MAX_ATTEMPTS
+        async with transaction(sessionmaker) as session:
+            await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.id == outbox_id)
+                .values(
+                    status="failed" if final else "pending",
+                    last_error="".join(traceback.format_exception_only(exc)).strip()[:2000],
+                    run_after=None if final else utcnow() + timedelta(seconds=2**attempt),
+                    finished_at=func.now() if final else None,
+                )
+            )
+        return "failed" if final else "retry"
 
 
 def run_outbox_job(outbox_id: int) -> str:
     """RQ entry point (synchronous; the work horse has no event loop of its own)."""
-    from erplake.core.settings import get_settings
     from erplake.core.db import create_engine, create_sessionmaker
+    from erplake.core.settings import get_settings
 
     settings = get_settings()
 

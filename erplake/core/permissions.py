@@ -57,9 +57,19 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[P]]] = {
         "Sees everything, approves circulars and AI drafts",
         frozenset(
             {
-                P.school_read, P.students_read, P.attendance_read, P.attendance_edit,
-                P.fees_read, P.invoices_read, P.chat_use, P.campaigns_send, P.ai_use,
-                P.ai_approve, P.audit_read, P.reports_read, P.social_manage,
+                P.school_read,
+                P.students_read,
+                P.attendance_read,
+                P.attendance_edit,
+                P.fees_read,
+                P.invoices_read,
+                P.chat_use,
+                P.campaigns_send,
+                P.ai_use,
+                P.ai_approve,
+                P.audit_read,
+                P.reports_read,
+                P.social_manage,
             }
         ),
     ),
@@ -67,23 +77,32 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[P]]] = {
         "Fees, invoices, counter payments and collection reports",
         frozenset(
             {
-                P.school_read, P.students_read, P.fees_read, P.fees_manage,
-                P.payments_record, P.invoices_read, P.reports_read,
+                P.school_read,
+                P.students_read,
+                P.fees_read,
+                P.fees_manage,
+                P.payments_record,
+                P.invoices_read,
+                P.reports_read,
             }
         ),
     ),
     "teacher": (
         "Marks attendance for own sections and chats with parents",
         frozenset(
-            {P.school_read, P.students_read, P.attendance_read, P.attendance_mark, P.chat_use,
-             P.ai_use}
+            {
+                P.school_read,
+                P.students_read,
+                P.attendance_read,
+                P.attendance_mark,
+                P.chat_use,
+                P.ai_use,
+            }
         ),
     ),
     "parent": (
         "Sees own children's records, pays fees, chats with teachers",
-        frozenset(
-            {P.school_read, P.students_read, P.attendance_read, P.invoices_read, P.chat_use}
-        ),
+        frozenset({P.school_read, P.students_read, P.attendance_read, P.invoices_read, P.chat_use}),
     ),
     "student": (
         "Sees own records",

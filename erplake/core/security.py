@@ -118,7 +118,9 @@ def epoch_key(user_id: uuid.UUID) -> str:
     return f"auth:epoch:{user_id}"
 
 
-async def publish_epoch(redis: aioredis.Redis, user_id: uuid.UUID, epoch: int, active: bool) -> None:
+async def publish_epoch(
+    redis: aioredis.Redis, user_id: uuid.UUID, epoch: int, active: bool
+) -> None:
     # -1 marks a deactivated user; any token is then refused.
     await redis.set(epoch_key(user_id), epoch if active else -1, ex=EPOCH_CACHE_SECONDS)
 
@@ -132,9 +134,7 @@ async def _current_epoch(request: Request, user_id: uuid.UUID) -> int:
 
     async with request.app.state.sessionmaker() as session:
         row = (
-            await session.execute(
-                select(User.auth_epoch, User.is_active).where(User.id == user_id)
-            )
+            await session.execute(select(User.auth_epoch, User.is_active).where(User.id == user_id))
         ).first()
     if row is None:
         return -1

@@ -114,9 +114,7 @@ class Settings(BaseSettings):
         )
         weak = [f.upper() for f in secret_fields if getattr(self, f) == DEFAULT_SECRET]
         if weak:
-            raise ValueError(
-                "production refuses default secrets; set " + ", ".join(weak)
-            )
+            raise ValueError("production refuses default secrets; set " + ", ".join(weak))
         if len(self.jwt_secret) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters in production")
         if not self.database_url or not self.redis_url:

@@ -22,7 +22,9 @@ async def sync_permissions(session: AsyncSession) -> None:
     )
 
 
-async def ensure_builtin_roles(session: AsyncSession, *, school_id: uuid.UUID) -> dict[str, uuid.UUID]:
+async def ensure_builtin_roles(
+    session: AsyncSession, *, school_id: uuid.UUID
+) -> dict[str, uuid.UUID]:
     """Create the built-in roles for a school and grant their permissions (idempotent)."""
     await sync_permissions(session)
     stmt = insert(Role).values(
@@ -60,20 +62,28 @@ async def roles_and_permissions(
     session: AsyncSession, *, user_id: uuid.UUID
 ) -> tuple[list[str], list[str]]:
     roles = (
-        await session.execute(
-            select(Role.name)
-            .join(UserRole, UserRole.role_id == Role.id)
-            .where(UserRole.user_id == user_id)
-            .order_by(Role.name)
+        (
+            await session.execute(
+                select(Role.name)
+                .join(UserRole, UserRole.role_id == Role.id)
+                .where(UserRole.user_id == user_id)
+                .order_by(Role.name)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     perms = (
-        await session.execute(
-            select(RolePermission.permission_code)
-            .join(UserRole, UserRole.role_id == RolePermission.role_id)
-            .where(UserRole.user_id == user_id)
-            .distinct()
-            .order_by(RolePermission.permission_code)
+        (
+            await session.execute(
+                select(RolePermission.permission_code)
+                .join(UserRole, UserRole.role_id == RolePermission.role_id)
+                .where(UserRole.user_id == user_id)
+                .distinct()
+                .order_by(RolePermission.permission_code)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return list(roles), list(perms)

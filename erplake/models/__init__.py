@@ -10,6 +10,7 @@ from erplake.models.identity import (
     User,
     UserRole,
 )
+from erplake.models.messaging import WhatsAppMessage
 from erplake.models.outbox import IdempotencyRecord, OutboxJob
 from erplake.models.school import School
 
@@ -25,4 +26,5 @@ __all__ = [
     "School",
     "User",
     "UserRole",
+    "WhatsAppMessage",
 ]

@@ -41,5 +41,5 @@ class SchoolScoped:
     """Every school-scoped table carries school_id; nothing assumes one school."""
 
     @declared_attr
-    def school_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr takes the class
+    def school_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)

@@ -14,7 +14,8 @@ from erplake.models.base import Base
 class OutboxJob(Base):
     """Work a transaction asks for; the relay moves committed rows to the queue.
 
-    `status`: pending (committed, not yet on the queue) → enqueued → done | failed.
+    `status`: pending (committed, not yet on the queue) → enqueued → running → done |
+    failed | cancelled.
     """
 
     __tablename__ = "outbox_jobs"
@@ -33,13 +34,16 @@ class OutboxJob(Base):
     run_after: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     enqueued_at: Mapped[datetime | None] = mapped_column()
+    started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
+        # Only the live rows are indexed: done jobs pile up, the relay never reads them.
         Index(
-            "ix_outbox_jobs_pending",
+            "ix_outbox_jobs_live",
+            "status",
             "id",
-            postgresql_where=text("status = 'pending'"),
+            postgresql_where=text("status IN ('pending', 'running')"),
         ),
     )
 

@@ -16,6 +16,7 @@ from starlette.types import Scope
 
 from erplake.core.app import Resources
 from erplake.core.settings import Settings
+from erplake.integrations.fakes.gupshup import FakeGupshup
 from erplake.services.roles import ROLES, create_app
 
 WEB_DIST = Path(__file__).resolve().parents[2] / "apps" / "web" / "dist"
@@ -51,10 +52,23 @@ async def _no_web(_: Request) -> HTMLResponse:
     return HTMLResponse(NO_WEB_PAGE)
 
 
-def create_combined_app(settings: Settings, *, web_dist: Path = WEB_DIST) -> Starlette:
+DEV_GUPSHUP_PREFIX = "/_dev/gupshup"
+
+
+def create_combined_app(
+    settings: Settings, *, web_dist: Path = WEB_DIST, fake_gupshup: FakeGupshup | None = None
+) -> Starlette:
+    """`fake_gupshup`, in development, is served at /_dev/gupshup and shown on the
+    notify role's developer inbox."""
     resources = Resources.open(settings, role="all")
     routes: list[Route | Mount] = [Route("/healthz", _healthz)]
-    routes += [Mount(f"/{role}", app=create_app(role, settings, resources=resources)) for role in ROLES]
+    for role in ROLES:
+        role_app = create_app(role, settings, resources=resources)
+        if role == "notify" and fake_gupshup is not None:
+            role_app.state.fake_gupshup = fake_gupshup
+        routes.append(Mount(f"/{role}", app=role_app))
+    if fake_gupshup is not None:
+        routes.append(Mount(DEV_GUPSHUP_PREFIX, app=fake_gupshup.app))
     if (web_dist / "index.html").exists():
         routes.append(Mount("/", app=SpaStaticFiles(directory=web_dist, html=True)))
     else:

@@ -13,9 +13,11 @@ ROLES = ("api", "ai", "notify", "billing")
 
 
 def api_routers(settings: Settings) -> list[APIRouter]:
+    from erplake.audit.router import router as audit
+    from erplake.identity.router import admin, auth
     from erplake.schools.router import router as schools
 
-    return [schools]
+    return [auth, admin, schools, audit]
 
 
 def ai_routers(settings: Settings) -> list[APIRouter]:
@@ -23,7 +25,9 @@ def ai_routers(settings: Settings) -> list[APIRouter]:
 
 
 def notify_routers(settings: Settings) -> list[APIRouter]:
-    return []
+    from erplake.messaging.router import router as messaging
+
+    return [messaging]
 
 
 def billing_routers(settings: Settings) -> list[APIRouter]:
@@ -36,6 +40,11 @@ _ROUTERS: dict[str, Callable[[Settings], list[APIRouter]]] = {
     "notify": notify_routers,
     "billing": billing_routers,
 }
+
+
+def role_routers(role: str, settings: Settings) -> list[APIRouter]:
+    """The domain routers a role serves (health and metrics are added to every role)."""
+    return _ROUTERS[role](settings)
 
 
 def create_app(role: str, settings: Settings, *, resources: Resources | None = None) -> FastAPI:

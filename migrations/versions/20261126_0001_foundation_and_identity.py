@@ -1,8 +1,9 @@
-"""identity: users, persisted RBAC, refresh tokens, append-only audit log
+"""foundation and identity: schools, outbox, idempotency, users, RBAC, refresh tokens,
+append-only audit log, WhatsApp messages
 
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-26 09:23:08.789984
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-26 09:31:46.010630
 """
 
 from collections.abc import Sequence
@@ -11,18 +12,99 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0001"
+down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
     op.create_table(
+        "idempotency_records",
+        sa.Column("scope", sa.String(length=120), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("response", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("scope", "key", name=op.f("pk_idempotency_records")),
+    )
+    op.create_table(
         "permissions",
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("description", sa.String(length=300), nullable=False),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_permissions")),
+    )
+    op.create_table(
+        "schools",
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("timezone", sa.String(length=64), server_default="Asia/Kolkata", nullable=False),
+        sa.Column("address", sa.String(length=500), nullable=True),
+        sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.Column("email", sa.String(length=200), nullable=True),
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_schools")),
+        sa.UniqueConstraint("code", name=op.f("uq_schools_code")),
+    )
+    op.create_table(
+        "outbox_jobs",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("school_id", sa.UUID(), nullable=True),
+        sa.Column("queue", sa.String(length=32), server_default="default", nullable=False),
+        sa.Column("task", sa.String(length=200), nullable=False),
+        sa.Column(
+            "payload",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'{}'::jsonb"),
+            nullable=False,
+        ),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=True),
+        sa.Column("status", sa.String(length=16), server_default="pending", nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("run_after", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("enqueued_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["school_id"],
+            ["schools.id"],
+            name=op.f("fk_outbox_jobs_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_jobs")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_outbox_jobs_dedupe_key")),
+    )
+    op.create_index(
+        "ix_outbox_jobs_live",
+        "outbox_jobs",
+        ["status", "id"],
+        unique=False,
+        postgresql_where=sa.text("status IN ('pending', 'running')"),
     )
     op.create_table(
         "roles",
@@ -85,6 +167,56 @@ def upgrade() -> None:
         sa.UniqueConstraint("school_id", "phone", name=op.f("uq_users_school_id_phone")),
     )
     op.create_index(op.f("ix_users_school_id"), "users", ["school_id"], unique=False)
+    op.create_table(
+        "whatsapp_messages",
+        sa.Column("school_id", sa.UUID(), nullable=True),
+        sa.Column("purpose", sa.String(length=32), nullable=False),
+        sa.Column("destination", sa.String(length=20), nullable=False),
+        sa.Column("template_id", sa.String(length=64), nullable=True),
+        sa.Column(
+            "params",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'[]'::jsonb"),
+            nullable=False,
+        ),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("status", sa.String(length=16), server_default="queued", nullable=False),
+        sa.Column("provider_message_id", sa.String(length=64), nullable=True),
+        sa.Column("error_code", sa.String(length=16), nullable=True),
+        sa.Column("error_reason", sa.String(length=300), nullable=True),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["school_id"],
+            ["schools.id"],
+            name=op.f("fk_whatsapp_messages_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_whatsapp_messages")),
+        sa.UniqueConstraint(
+            "provider_message_id", name=op.f("uq_whatsapp_messages_provider_message_id")
+        ),
+    )
+    op.create_index(
+        "ix_whatsapp_messages_destination", "whatsapp_messages", ["destination"], unique=False
+    )
+    op.create_index(
+        op.f("ix_whatsapp_messages_school_id"), "whatsapp_messages", ["school_id"], unique=False
+    )
     op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -207,8 +339,19 @@ def downgrade() -> None:
     op.drop_index("ix_audit_log_school_id_created_at", table_name="audit_log")
     op.drop_index("ix_audit_log_entity_entity_id", table_name="audit_log")
     op.drop_table("audit_log")
+    op.drop_index(op.f("ix_whatsapp_messages_school_id"), table_name="whatsapp_messages")
+    op.drop_index("ix_whatsapp_messages_destination", table_name="whatsapp_messages")
+    op.drop_table("whatsapp_messages")
     op.drop_index(op.f("ix_users_school_id"), table_name="users")
     op.drop_table("users")
     op.drop_index(op.f("ix_roles_school_id"), table_name="roles")
     op.drop_table("roles")
+    op.drop_index(
+        "ix_outbox_jobs_live",
+        table_name="outbox_jobs",
+        postgresql_where=sa.text("status IN ('pending', 'running')"),
+    )
+    op.drop_table("outbox_jobs")
+    op.drop_table("schools")
     op.drop_table("permissions")
+    op.drop_table("idempotency_records")
