@@ -113,9 +113,7 @@ class Servers:
 def served(kind: str, env: dict[str, str]) -> Iterator[int]:
     """Run `bench.serve KIND` in its own process; yield its port once healthy."""
     port = free_port()
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "bench.serve", kind, str(port)], env=env
-    )
+    proc = subprocess.Popen([sys.executable, "-m", "bench.serve", kind, str(port)], env=env)
     try:
         deadline = time.monotonic() + 60
         while True:

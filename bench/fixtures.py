@@ -27,8 +27,12 @@ async def demo_school_and_admin_token(servers: Servers) -> tuple[uuid.UUID, str]
             ).scalar_one()
             roles, perms = await rbac.roles_and_permissions(session, user_id=admin.id)
             token, _ = issue_access_token(
-                settings, user_id=admin.id, school_id=school.id, roles=roles,
-                permissions=perms, epoch=admin.auth_epoch,
+                settings,
+                user_id=admin.id,
+                school_id=school.id,
+                roles=roles,
+                permissions=perms,
+                epoch=admin.auth_epoch,
             )
             return school.id, token
     finally:

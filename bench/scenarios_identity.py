@@ -30,9 +30,13 @@ async def identity_rows(servers: Servers, *, seconds: float) -> list[Row]:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
             for i in range(400):
                 code = f"{i:06d}"
-                r.hset(f"otp:code:{DEMO_PARENT}", mapping={
-                    "digest": otp._digest(settings, DEMO_PARENT, code), "wrong": 0,
-                })
+                r.hset(
+                    f"otp:code:{DEMO_PARENT}",
+                    mapping={
+                        "digest": otp._digest(settings, DEMO_PARENT, code),
+                        "wrong": 0,
+                    },
+                )
                 began = time.perf_counter()
                 answer = client.post("/auth/otp/verify", json={"phone": DEMO_PARENT, "code": code})
                 latencies.append((time.perf_counter() - began) * 1000)

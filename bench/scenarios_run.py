@@ -26,9 +26,11 @@ def _start(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], float]:
     }
     env["ERPLAKE_ENV"] = "development"
     began = time.monotonic()
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [sys.executable, "-m", "erplake", "run", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     while time.monotonic() - began < 120:
         try:
@@ -56,15 +58,20 @@ def run_rows(root: Path) -> list[Row]:
         time.sleep(3)  # let it settle: idle means after start-up work is done
         server = psutil.Process(proc.pid)
         rss_mb = server.memory_info().rss / 2**20
-        worker_mb = sum(c.memory_info().rss for c in server.children(recursive=True)
-                        if "erplake" in " ".join(c.cmdline())) / 2**20
+        worker_mb = (
+            sum(
+                c.memory_info().rss
+                for c in server.children(recursive=True)
+                if "erplake" in " ".join(c.cmdline())
+            )
+            / 2**20
+        )
         _stop(proc)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return [
         Row("erplake run: cold start to healthy (s)", f"{cold:.2f}", "-", "-", "-", None),
-        Row("erplake run: warm restart to healthy (s)", f"{warm:.2f}", "-", "-", "< 5 s",
-            warm < 5),
+        Row("erplake run: warm restart to healthy (s)", f"{warm:.2f}", "-", "-", "< 5 s", warm < 5),
         Row(
             "erplake run: idle RSS of the server process (MB)",
             f"{rss_mb:.0f}",

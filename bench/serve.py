@@ -5,12 +5,11 @@
 - `bare`: a bare Starlette + asyncpg app doing the same work by hand.
 """
 
-
 import contextlib
 import json
-from collections.abc import AsyncIterator
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
@@ -66,12 +65,10 @@ def bare_app() -> Any:
         return JSONResponse({"ok": True})
 
     async def school(request: Request) -> Response:
-        async with state["pool"].acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT id, code, name, timezone, address, phone, email FROM schools"
-                " WHERE id = $1",
-                uuid.UUID(request.path_params["school_id"]),
-            )
+        row = await state["pool"].fetchrow(
+            "SELECT id, code, name, timezone, address, phone, email FROM schools WHERE id = $1",
+            uuid.UUID(request.path_params["school_id"]),
+        )
         body = {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in dict(row).items()}
         return Response(json.dumps(body), media_type="application/json")
 

@@ -34,7 +34,9 @@ def _worker_index(worker_id: str) -> int:
 
 
 @pytest.fixture(scope="session")
-def server_urls(worker_id: str) -> Iterator[tuple[str, str]]:
+def server_urls(
+    worker_id: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
     """(admin database URL, redis base URL) for this session."""
     db_url = os.environ.get("TEST_DATABASE_URL", "")
     redis_url = os.environ.get("TEST_REDIS_URL", "")
@@ -42,7 +44,8 @@ def server_urls(worker_id: str) -> Iterator[tuple[str, str]]:
     if not db_url or not redis_url:
         from erplake.core.embedded import EmbeddedServers
 
-        folder = ROOT / "var" / f"test-{worker_id}"
+        # A folder of this run's own: two test runs at once never share servers.
+        folder = tmp_path_factory.mktemp(f"embedded-{worker_id}")
         servers = EmbeddedServers(folder)
         urls = servers.start(need_postgres=not db_url, need_redis=not redis_url)
         db_url = db_url or urls["database_url"]

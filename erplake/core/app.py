@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from erplake.core.db import create_engine, create_sessionmaker
+from erplake.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from erplake.core.errors import AppError, error_body
 from erplake.core.logging import RequestIdMiddleware
 from erplake.core.metrics import MetricsMiddleware, RoleMetrics
@@ -38,6 +38,7 @@ class Resources:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncSession]
     redis: aioredis.Redis
     rate_limiter: RateLimiter
 
@@ -48,6 +49,7 @@ class Resources:
             settings=settings,
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
+            read_sessionmaker=create_read_sessionmaker(engine),
             redis=create_async_redis(settings),
             rate_limiter=RateLimiter(settings.redis_url),
         )
@@ -204,6 +206,7 @@ def create_role_app(
 def bind_resources(app: FastAPI, resources: Resources) -> None:
     app.state.resources = resources
     app.state.sessionmaker = resources.sessionmaker
+    app.state.read_sessionmaker = resources.read_sessionmaker
     app.state.redis = resources.redis
     app.state.engine = resources.engine
     app.state.rate_limiter = resources.rate_limiter

@@ -77,12 +77,28 @@ async def transaction(
             raise
 
 
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for safe (GET/HEAD) requests: no BEGIN/COMMIT round trips. Under
+    READ COMMITTED a transaction gives a read no extra consistency (each statement
+    takes its own snapshot either way), so it would only cost two round trips."""
+    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    if request.method in SAFE_METHODS:
+        async with request.app.state.read_sessionmaker() as session:
+            request.state.session = session
+            yield session
+        return
     async with transaction(request.app.state.sessionmaker) as session:
         request.state.session = session
         yield session
 
 
+# One transaction per writing request, owned here; reads run without one (above).
 # scope="function": the commit happens before the response is sent, so a client
 # never sees success for a transaction that then failed to commit.
 DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]

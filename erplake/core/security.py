@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from typing import Annotated, Any
 
 import jwt
@@ -84,26 +86,37 @@ def issue_access_token(
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), int(ttl.total_seconds())
 
 
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> tuple[Principal, int]:
+    """Signature and claims checked once per token string and process; expiry is
+    checked on every use by the caller (a cached token still expires)."""
+    claims = jwt.decode(
+        token,
+        secret,
+        algorithms=[ALGORITHM],  # never "none", never what the token says
+        issuer=ISSUER,
+        options={"require": ["exp", "iat", "sub", "sch", "iss"]},
+    )
+    principal = Principal(
+        user_id=uuid.UUID(claims["sub"]),
+        school_id=uuid.UUID(claims["sch"]),
+        roles=tuple(claims.get("roles", ())),
+        permissions=frozenset(claims.get("perms", ())),
+        epoch=int(claims.get("epc", 0)),
+    )
+    return principal, int(claims["exp"])
+
+
 def decode_access_token(settings: Settings, token: str) -> Principal:
     try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=[ALGORITHM],  # never "none", never what the token says
-            issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "sch", "iss"]},
-        )
-        return Principal(
-            user_id=uuid.UUID(claims["sub"]),
-            school_id=uuid.UUID(claims["sch"]),
-            roles=tuple(claims.get("roles", ())),
-            permissions=frozenset(claims.get("perms", ())),
-            epoch=int(claims.get("epc", 0)),
-        )
+        principal, expires = _verified(token, settings.jwt_secret)
     except jwt.ExpiredSignatureError:
         raise InvalidToken("your session has expired; please sign in again") from None
     except (jwt.InvalidTokenError, ValueError, KeyError, TypeError):
         raise InvalidToken("invalid access token") from None
+    if expires <= time.time():
+        raise InvalidToken("your session has expired; please sign in again")
+    return principal
 
 
 def new_opaque_token() -> str:

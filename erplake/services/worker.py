@@ -62,9 +62,7 @@ def run_worker(settings: Settings, *, burst: bool = False, with_relay: bool = Tr
     if with_relay and burst:
         asyncio.run(_relay_pending(settings))  # finished before RQ forks anything
     elif with_relay:
-        relay = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "erplake", "relay"], env=os.environ.copy()
-        )
+        relay = subprocess.Popen([sys.executable, "-m", "erplake", "relay"], env=os.environ.copy())
     try:
         worker = Worker(queues, connection=connection)
         log.info("worker_started", queues=list(QUEUES))

@@ -1,0 +1,1 @@
+"""Operating a deployment: backups and restores, the nightly backup job, dev servers."""
