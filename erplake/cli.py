@@ -94,6 +94,9 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: int = 1,
+    root_path: Annotated[
+        str, typer.Option(help="Prefix the proxy strips, e.g. /api (for the docs page)")
+    ] = "",
 ) -> None:
     """Run one role (production runs each role as its own process)."""
     import uvicorn
@@ -112,7 +115,8 @@ def serve(
         workers=workers,
         log_level="warning",
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        root_path=root_path,
     )
 
 
@@ -127,6 +131,38 @@ def worker(
     if not settings.database_url or not settings.redis_url:
         raise typer.BadParameter("worker needs DATABASE_URL and REDIS_URL")
     run_worker(settings, burst=burst)
+
+
+@app.command("create-school")
+def create_school(
+    code: Annotated[str, typer.Option(help="Short code, e.g. gvps-pune")],
+    name: Annotated[str, typer.Option(help="The school's name")],
+    admin_phone: Annotated[str, typer.Option(help="First admin's mobile number")],
+    admin_name: Annotated[str, typer.Option(help="First admin's name")],
+    timezone: Annotated[str, typer.Option(help="The school's timezone")] = "Asia/Kolkata",
+) -> None:
+    """Create a real school with its built-in roles and its first admin, who then
+    signs in with a WhatsApp code and adds everyone else."""
+    from erplake.identity.bootstrap import SchoolExists, create_school_with_admin
+
+    settings = _settings()
+    if not settings.database_url:
+        raise typer.BadParameter("DATABASE_URL is not set")
+    try:
+        school_id = asyncio.run(
+            create_school_with_admin(
+                settings,
+                code=code,
+                name=name,
+                timezone=timezone,
+                admin_phone=admin_phone,
+                admin_name=admin_name,
+            )
+        )
+    except SchoolExists as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"school {code} created ({school_id}); {admin_name} is its admin")
 
 
 @app.command()

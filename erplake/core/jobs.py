@@ -11,8 +11,9 @@ Jobs take ids and plain values, never ORM objects.
 from __future__ import annotations
 
 import asyncio
+import json
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,6 +36,12 @@ OUTBOX_CHANNEL = "erplake_outbox"
 QUEUES = ("high", "default", "low")
 MAX_ATTEMPTS = 5
 STALE_RUNNING_AFTER = timedelta(minutes=15)
+# Longer than any job should take (a nightly backup of a big school included);
+# RQ's own default of 3 minutes would kill those.
+JOB_TIMEOUT_SECONDS = 3600
+# An enqueued job that no worker claimed for this long was lost from Redis
+# (flushed, failed over): push it again; the claim makes a duplicate harmless.
+STALE_ENQUEUED_AFTER = timedelta(hours=2)
 
 
 @dataclass
@@ -119,6 +126,85 @@ async def cancel(session: AsyncSession, dedupe_key: str) -> bool:
     return result.scalar_one_or_none() is not None
 
 
+async def enqueue_many(
+    session: AsyncSession,
+    task_name: str,
+    jobs: Sequence[tuple[dict[str, Any], str | None]],
+    *,
+    school_id: Any = None,
+    queue: str = "default",
+    delay: timedelta | None = None,
+) -> list[str | None]:
+    """`enqueue` for many jobs of one task in one statement: (payload, dedupe_key)
+    pairs. Returns the dedupe keys of the rows written (a repeat is skipped)."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+    if not jobs:
+        return []
+    rows = await session.execute(
+        text(
+            "INSERT INTO outbox_jobs (school_id, queue, task, payload, dedupe_key, run_after)"
+            " SELECT CAST(:school_id AS uuid), CAST(:queue AS text), CAST(:task AS text),"
+            " CAST(p AS jsonb), k, CAST(:run_after AS timestamptz)"
+            " FROM unnest(CAST(:payloads AS text[]), CAST(:keys AS text[])) AS t(p, k)"
+            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+        ),
+        {
+            "school_id": school_id,
+            "queue": queue,
+            "task": task_name,
+            "payloads": [json.dumps(payload) for payload, _ in jobs],
+            "keys": [key for _, key in jobs],
+            "run_after": (utcnow() + delay) if delay else None,
+        },
+    )
+    written = list(rows.scalars())
+    await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    return written
+
+
+async def cancel_many(
+    session: AsyncSession, dedupe_keys: Sequence[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """`cancel` for many keys: returns (dedupe_key, payload) of the jobs cancelled."""
+    if not dedupe_keys:
+        return []
+    rows = await session.execute(
+        update(OutboxJob)
+        .where(
+            OutboxJob.dedupe_key.in_(list(dedupe_keys)),
+            OutboxJob.status.in_(("pending", "enqueued")),
+        )
+        .values(status="cancelled", finished_at=func.now())
+        .returning(OutboxJob.dedupe_key, OutboxJob.payload)
+    )
+    return [(str(key), dict(payload)) for key, payload in rows.all()]
+
+
+async def reinstate(
+    session: AsyncSession, dedupe_keys: Sequence[str], *, delay: timedelta | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """Put cancelled jobs back to pending (asked for again before they ever ran):
+    returns (dedupe_key, payload) of the jobs reinstated."""
+    if not dedupe_keys:
+        return []
+    rows = await session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.dedupe_key.in_(list(dedupe_keys)), OutboxJob.status == "cancelled")
+        .values(
+            status="pending",
+            finished_at=None,
+            attempts=0,
+            run_after=(utcnow() + delay) if delay else None,
+        )
+        .returning(OutboxJob.dedupe_key, OutboxJob.payload)
+    )
+    found = [(str(key), dict(payload)) for key, payload in rows.all()]
+    if found:
+        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    return found
+
+
 def rq_job_id(outbox_id: int) -> str:
     return f"outbox-{outbox_id}"
 
@@ -133,12 +219,19 @@ async def relay_once(
     (SKIP LOCKED); a crash after the push and before the commit only pushes a row
     again, and the runner skips what is already done."""
     async with transaction(sessionmaker) as session:
-        # A worker that died mid-job left its row running: give it another go.
+        # A worker that died mid-job left its row running; a Redis that lost its
+        # queue left rows enqueued: give both another go.
         await session.execute(
             update(OutboxJob)
             .where(
-                OutboxJob.status == "running",
-                OutboxJob.started_at < utcnow() - STALE_RUNNING_AFTER,
+                (
+                    (OutboxJob.status == "running")
+                    & (OutboxJob.started_at < utcnow() - STALE_RUNNING_AFTER)
+                )
+                | (
+                    (OutboxJob.status == "enqueued")
+                    & (OutboxJob.enqueued_at < utcnow() - STALE_ENQUEUED_AFTER)
+                )
             )
             .values(status="pending")
         )
@@ -163,6 +256,7 @@ async def relay_once(
                 "erplake.core.jobs.run_outbox_job",
                 args=(outbox_id,),
                 job_id=rq_job_id(outbox_id),
+                timeout=JOB_TIMEOUT_SECONDS,
                 result_ttl=3600,
                 failure_ttl=7 * 24 * 3600,
             )

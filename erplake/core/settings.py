@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=200)
 
     public_base_url: str = "http://localhost:8000"
+    # Proxies whose X-Forwarded-For is believed (client IPs for rate limits and the
+    # audit log). "*" is right when only the reverse proxy can reach the roles.
+    forwarded_allow_ips: str = "127.0.0.1"
     school_timezone: str = "Asia/Kolkata"
 
     storage_driver: StorageDriver = StorageDriver.local
@@ -73,6 +76,10 @@ class Settings(BaseSettings):
     gupshup_source: str = "917834811114"
     gupshup_app_name: str = "ERPLake"
     gupshup_otp_template_id: str = "00000000-0000-0000-0000-000000000001"
+    # Absence alert templates, one per guardian language; params: guardian, child,
+    # date, school.
+    gupshup_absence_template_en: str = "00000000-0000-0000-0000-000000000002"
+    gupshup_absence_template_hi: str = "00000000-0000-0000-0000-000000000003"
     gupshup_callback_token: str = DEFAULT_SECRET
 
     payment_provider: PaymentProvider = PaymentProvider.razorpay

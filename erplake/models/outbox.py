@@ -43,7 +43,7 @@ class OutboxJob(Base):
             "ix_outbox_jobs_live",
             "status",
             "id",
-            postgresql_where=text("status IN ('pending', 'running')"),
+            postgresql_where=text("status IN ('pending', 'enqueued', 'running')"),
         ),
     )
 

@@ -104,7 +104,7 @@ def upgrade() -> None:
         "outbox_jobs",
         ["status", "id"],
         unique=False,
-        postgresql_where=sa.text("status IN ('pending', 'running')"),
+        postgresql_where=sa.text("status IN ('pending', 'enqueued', 'running')"),
     )
     op.create_table(
         "roles",
@@ -349,7 +349,7 @@ def downgrade() -> None:
     op.drop_index(
         "ix_outbox_jobs_live",
         table_name="outbox_jobs",
-        postgresql_where=sa.text("status IN ('pending', 'running')"),
+        postgresql_where=sa.text("status IN ('pending', 'enqueued', 'running')"),
     )
     op.drop_table("outbox_jobs")
     op.drop_table("schools")

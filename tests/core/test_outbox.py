@@ -202,3 +202,20 @@ async def test_real_worker_process_sends_committed_whatsapp_messages(
     async with resources.sessionmaker() as s:
         statuses = (await s.execute(text("SELECT status FROM whatsapp_messages"))).scalars().all()
     assert statuses == ["submitted"] * 3
+
+
+async def test_job_lost_from_redis_is_pushed_again(resources, settings) -> None:
+    """Rows marked enqueued whose RQ job vanished (Redis flushed) are not stuck."""
+    async with transaction(resources.sessionmaker) as session:
+        job_id = await jobs.enqueue(session, "tests.record_run", {"label": "lost"})
+    connection = create_sync_redis(settings)
+    assert await jobs.relay_once(resources.sessionmaker, connection) == 1
+    connection.flushdb()  # the queue is gone
+    async with transaction(resources.sessionmaker) as session:
+        await session.execute(
+            text("UPDATE outbox_jobs SET enqueued_at = now() - interval '3 hours' WHERE id = :id"),
+            {"id": job_id},
+        )
+    assert await jobs.relay_once(resources.sessionmaker, connection) == 1
+    assert await jobs.execute_outbox_job(resources.sessionmaker, settings, job_id) == "done"
+    assert RUNS == ["lost"]
