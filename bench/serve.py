@@ -18,6 +18,7 @@ import uvicorn
 def full_app() -> Any:
     from fastapi import APIRouter
 
+    from erplake.core.app import add_routes
     from erplake.core.db import DbSession
     from erplake.core.logging import configure_logging
     from erplake.core.settings import get_settings
@@ -34,9 +35,9 @@ def full_app() -> Any:
     # cost of authentication.
     @twin.get("/bench/school/{school_id}", response_model=SchoolOut)
     async def school_unauthenticated(school_id: uuid.UUID, session: DbSession) -> SchoolOut:
-        return SchoolOut.model_validate(await service.get(session, school_id=school_id))
+        return await service.get_profile(session, school_id=school_id)
 
-    app.include_router(twin)
+    add_routes(app, twin)
     return app
 
 
@@ -79,6 +80,11 @@ def bare_app() -> Any:
 
 
 def main() -> None:
+    import gc
+    import os
+
+    if os.environ.get("BENCH_GC"):
+        gc.set_threshold(*[int(x) for x in os.environ["BENCH_GC"].split(",")])
     kind, port = sys.argv[1], int(sys.argv[2])
     app = full_app() if kind == "full" else bare_app()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

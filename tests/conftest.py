@@ -87,7 +87,8 @@ def _redis_db_url(base: str, index: int) -> str:
 @pytest.fixture(scope="session")
 def database_url(server_urls: tuple[str, str], worker_id: str) -> Iterator[str]:
     admin_url, _ = server_urls
-    name = f"erplake_test_{worker_id}"
+    # The pid keeps two test runs on one server out of each other's database.
+    name = f"erplake_test_{worker_id}_{os.getpid()}"
     url = create_scratch_database(admin_url, name)
     upgrade(url)  # the schema is built by the migrations, never create_all
     yield url
@@ -96,7 +97,15 @@ def database_url(server_urls: tuple[str, str], worker_id: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url(server_urls: tuple[str, str], worker_id: str) -> str:
-    return _redis_db_url(server_urls[1], 1 + _worker_index(worker_id))
+    # Databases after the base one (TEST_REDIS_URL=redis://…/8 → 9, 10, …), one
+    # per xdist worker; the base itself is left to whoever else uses that server.
+    return _redis_db_url(server_urls[1], _base_db(server_urls[1]) + 1 + _worker_index(worker_id))
+
+
+def _base_db(url: str) -> int:
+    if url.startswith("unix://"):
+        return int(url.partition("db=")[2] or 0)
+    return int(make_url(url.replace("redis://", "postgresql://", 1)).database or 0)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -43,7 +44,9 @@ def libpq_url(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(settings: Settings, *, role: str, pooled: bool = True) -> AsyncEngine:
+def create_engine(
+    settings: Settings, *, role: str, pooled: bool = True, autocommit: bool = False
+) -> AsyncEngine:
     # application_name tags each connection with its role so pg_stat_activity shows it.
     kwargs: dict[str, object] = {
         "connect_args": {"server_settings": {"application_name": f"erplake-{role}"}},
@@ -56,6 +59,9 @@ def create_engine(settings: Settings, *, role: str, pooled: bool = True) -> Asyn
         )
     else:
         kwargs["poolclass"] = NullPool
+    if autocommit:
+        # Set once per connection, not on every checkout as an option would be.
+        kwargs["isolation_level"] = "AUTOCOMMIT"
     return create_async_engine(async_url(settings.database_url), **kwargs)
 
 
@@ -78,10 +84,32 @@ async def transaction(
 
 
 def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for safe (GET/HEAD) requests: no BEGIN/COMMIT round trips. Under
-    READ COMMITTED a transaction gives a read no extra consistency (each statement
-    takes its own snapshot either way), so it would only cost two round trips."""
-    return create_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    """Sessions for safe (GET/HEAD) requests, on an engine created with
+    `autocommit=True`: no BEGIN/COMMIT round trips. Under READ COMMITTED a
+    transaction gives a read no extra consistency (each statement takes its own
+    snapshot either way), so it would only cost two round trips."""
+    return create_sessionmaker(engine)
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The session's own asyncpg connection, for hot paths where SQLAlchemy's
+    per-statement overhead (several times the query itself) matters. It is the
+    same connection, inside the same transaction as the session's other work."""
+    connection = await session.connection()
+    adapted = (await connection.get_raw_connection()).dbapi_connection
+    # The asyncpg adapter sends BEGIN lazily on its first statement; a statement
+    # sent past it must not run outside the request's transaction.
+    if adapted._transaction is None:  # type: ignore[union-attr]
+        await adapted._start_transaction()  # type: ignore[union-attr]
+    return adapted.driver_connection  # type: ignore[union-attr,no-any-return]
+
+
+async def fetch_one(session: AsyncSession, sql: str, *args: object) -> asyncpg.Record | None:
+    return await (await driver_connection(session)).fetchrow(sql, *args)
+
+
+async def fetch_all(session: AsyncSession, sql: str, *args: object) -> list[asyncpg.Record]:
+    return await (await driver_connection(session)).fetch(sql, *args)
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import sys
-import uuid
 from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
@@ -71,6 +72,16 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
+# Request ids: a random per-process prefix and a counter. Unique across replicas
+# like a uuid4, without a getrandom() system call per request.
+_RID_PREFIX = secrets.token_hex(8)
+_rid_counter = itertools.count()
+
+
+def new_request_id() -> str:
+    return f"{_RID_PREFIX}{next(_rid_counter):016x}"
+
+
 _VALID_RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -91,7 +102,7 @@ class RequestIdMiddleware:
                 if _VALID_RID.match(candidate):
                     rid = candidate
                 break
-        rid = rid or uuid.uuid4().hex
+        rid = rid or new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
         token = request_id_var.set(rid)
         raw = rid.encode()

@@ -18,11 +18,12 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import jwt
-import redis.asyncio as aioredis
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
+from starlette.requests import HTTPConnection
 
+from erplake.core.authcache import EpochCache
 from erplake.core.clock import utcnow
 from erplake.core.errors import Forbidden, Unauthorized
 from erplake.core.permissions import P
@@ -30,7 +31,6 @@ from erplake.core.settings import Settings
 
 ALGORITHM = "HS256"
 ISSUER = "erplake"
-EPOCH_CACHE_SECONDS = 3600
 
 
 class InvalidToken(Unauthorized):
@@ -127,32 +127,25 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def epoch_key(user_id: uuid.UUID) -> str:
-    return f"auth:epoch:{user_id}"
+async def _current_epoch(request: HTTPConnection, user_id: uuid.UUID) -> int:
+    """The user's current epoch, or -1 when they may not sign in (deactivated or
+    gone). Usually answered from the process's cache, which pub/sub keeps fresh."""
+    epochs: EpochCache = request.app.state.epochs
+    state = await epochs.get(user_id)
+    if state is None:
+        from erplake.models.identity import User
 
-
-async def publish_epoch(
-    redis: aioredis.Redis, user_id: uuid.UUID, epoch: int, active: bool
-) -> None:
-    # -1 marks a deactivated user; any token is then refused.
-    await redis.set(epoch_key(user_id), epoch if active else -1, ex=EPOCH_CACHE_SECONDS)
-
-
-async def _current_epoch(request: Request, user_id: uuid.UUID) -> int:
-    redis: aioredis.Redis = request.app.state.redis
-    cached = await redis.get(epoch_key(user_id))
-    if cached is not None:
-        return int(cached)
-    from erplake.models.identity import User
-
-    async with request.app.state.sessionmaker() as session:
-        row = (
-            await session.execute(select(User.auth_epoch, User.is_active).where(User.id == user_id))
-        ).first()
-    if row is None:
-        return -1
-    epoch, active = int(row[0]), bool(row[1])
-    await publish_epoch(redis, user_id, epoch, active)
+        async with request.app.state.read_sessionmaker() as session:
+            row = (
+                await session.execute(
+                    select(User.auth_epoch, User.is_active).where(User.id == user_id)
+                )
+            ).first()
+        if row is None:
+            return -1
+        state = (int(row[0]), bool(row[1]))
+        await epochs.fill(user_id, *state)
+    epoch, active = state
     return epoch if active else -1
 
 
@@ -165,11 +158,18 @@ async def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("sign in to continue", headers={"WWW-Authenticate": "Bearer"})
-    principal = decode_access_token(request.app.state.settings, credentials.credentials)
-    current = await _current_epoch(request, principal.user_id)
+    principal = await authenticate(request, credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+async def authenticate(connection: HTTPConnection, token: str) -> Principal:
+    """An access token → its principal; expired, revoked and deactivated users are
+    refused. HTTP requests and WebSocket handshakes both come through here."""
+    principal = decode_access_token(connection.app.state.settings, token)
+    current = await _current_epoch(connection, principal.user_id)
     if current < 0 or current != principal.epoch:
         raise TokenRevoked("this session is no longer valid; please sign in again")
-    request.state.principal = principal
     return principal
 
 

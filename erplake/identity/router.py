@@ -142,7 +142,7 @@ async def assign_roles(
     """Replace a user's roles; their current access tokens stop working at once."""
     return await service.assign_roles(
         session,
-        request.app.state.redis,
+        request.app.state.epochs,
         actor,
         school_id=principal.school_id,
         user_id=user_id,
@@ -161,7 +161,7 @@ async def deactivate_user(
     """Deactivate a user: every token they hold stops working at once."""
     return await service.set_active(
         session,
-        request.app.state.redis,
+        request.app.state.epochs,
         actor,
         school_id=principal.school_id,
         user_id=user_id,
@@ -180,7 +180,7 @@ async def activate_user(
     """Let a deactivated user sign in again."""
     return await service.set_active(
         session,
-        request.app.state.redis,
+        request.app.state.epochs,
         actor,
         school_id=principal.school_id,
         user_id=user_id,
@@ -226,7 +226,7 @@ async def update_role(
     """Change a custom role; holders' access tokens are renewed on next refresh."""
     return await service.update_role(
         session,
-        request.app.state.redis,
+        request.app.state.epochs,
         actor,
         school_id=principal.school_id,
         role_id=role_id,

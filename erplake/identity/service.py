@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import redis.asyncio as aioredis
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from erplake.audit import service as audit
 from erplake.audit.service import Actor
+from erplake.core.authcache import EpochCache
 from erplake.core.clock import utcnow
 from erplake.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from erplake.core.pagination import PageParams, paginate_rows
@@ -20,7 +20,6 @@ from erplake.core.security import (
     hash_token,
     issue_access_token,
     new_opaque_token,
-    publish_epoch,
 )
 from erplake.core.settings import Settings
 from erplake.identity import rbac
@@ -189,7 +188,7 @@ async def me(session: AsyncSession, *, user_id: uuid.UUID) -> Me:
 
 
 async def _bump_epoch(
-    session: AsyncSession, redis: aioredis.Redis, *, user_ids: list[uuid.UUID]
+    session: AsyncSession, epochs: EpochCache, *, user_ids: list[uuid.UUID]
 ) -> None:
     """Old access tokens of these users stop working at once."""
     if not user_ids:
@@ -205,7 +204,7 @@ async def _bump_epoch(
     # Published before commit: at worst a token is refused a moment early and
     # the client refreshes; never accepted late.
     for user_id, epoch, active in rows:
-        await publish_epoch(redis, user_id, epoch, active)
+        await epochs.publish(user_id, epoch, active)
 
 
 async def _role_ids(
@@ -314,7 +313,7 @@ async def invite_user(
 
 async def assign_roles(
     session: AsyncSession,
-    redis: aioredis.Redis,
+    epochs: EpochCache,
     actor: Actor,
     *,
     school_id: uuid.UUID,
@@ -327,7 +326,7 @@ async def assign_roles(
     await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
     for role_id in role_ids.values():
         await rbac.grant_role(session, user_id=user.id, role_id=role_id)
-    await _bump_epoch(session, redis, user_ids=[user.id])
+    await _bump_epoch(session, epochs, user_ids=[user.id])
     await audit.record(
         session,
         actor,
@@ -343,7 +342,7 @@ async def assign_roles(
 
 async def set_active(
     session: AsyncSession,
-    redis: aioredis.Redis,
+    epochs: EpochCache,
     actor: Actor,
     *,
     school_id: uuid.UUID,
@@ -362,7 +361,7 @@ async def set_active(
             .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=func.now())
         )
-    await _bump_epoch(session, redis, user_ids=[user.id])
+    await _bump_epoch(session, epochs, user_ids=[user.id])
     await audit.record(
         session,
         actor,
@@ -450,7 +449,7 @@ async def create_role(
 
 async def update_role(
     session: AsyncSession,
-    redis: aioredis.Redis,
+    epochs: EpochCache,
     actor: Actor,
     *,
     school_id: uuid.UUID,
@@ -486,7 +485,7 @@ async def update_role(
                 await session.execute(select(UserRole.user_id).where(UserRole.role_id == role.id))
             ).scalars()
         )
-        await _bump_epoch(session, redis, user_ids=holders)
+        await _bump_epoch(session, epochs, user_ids=holders)
     await audit.record(
         session,
         actor,

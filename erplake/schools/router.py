@@ -18,5 +18,4 @@ async def get_school(
     session: DbSession, principal: Annotated[Principal, require(P.school_read)]
 ) -> SchoolOut:
     """The caller's school profile."""
-    school = await service.get(session, school_id=principal.school_id)
-    return SchoolOut.model_validate(school)
+    return await service.get_profile(session, school_id=principal.school_id)

@@ -5,8 +5,10 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from erplake.core.db import fetch_one
 from erplake.core.errors import NotFound
 from erplake.models.school import School
+from erplake.schools.schemas import SchoolOut
 
 
 class SchoolNotFound(NotFound):
@@ -20,6 +22,18 @@ async def get(session: AsyncSession, *, school_id: uuid.UUID) -> School:
     if school is None:
         raise SchoolNotFound("school not found")
     return school
+
+
+async def get_profile(session: AsyncSession, *, school_id: uuid.UUID) -> SchoolOut:
+    """The profile every signed-in page shows: one indexed row, read on the driver."""
+    row = await fetch_one(
+        session,
+        "SELECT id, code, name, timezone, address, phone, email FROM schools WHERE id = $1",
+        school_id,
+    )
+    if row is None:
+        raise SchoolNotFound("school not found")
+    return SchoolOut(**dict(row))
 
 
 async def get_by_code(session: AsyncSession, *, code: str) -> School | None:

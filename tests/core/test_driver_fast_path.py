@@ -1,0 +1,47 @@
+"""The driver fast path shares the session's connection and transaction."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from erplake.core.db import driver_connection, fetch_one, transaction
+from erplake.models.school import School
+
+
+async def _count(resources) -> int:  # type: ignore[no-untyped-def]
+    async with resources.sessionmaker() as s:
+        return int((await s.execute(select(func.count()).select_from(School))).scalar_one())
+
+
+async def test_driver_writes_roll_back_with_the_session(resources) -> None:
+    with pytest.raises(RuntimeError):
+        async with transaction(resources.sessionmaker) as session:
+            conn = await driver_connection(session)  # first statement of the transaction
+            await conn.execute("INSERT INTO schools (code, name) VALUES ('x', 'X')")
+            raise RuntimeError("the request failed")
+    assert await _count(resources) == 0
+
+
+async def test_driver_sees_the_sessions_uncommitted_writes(resources) -> None:
+    async with transaction(resources.sessionmaker) as session:
+        session.add(School(code="y", name="Y"))
+        await session.flush()
+        row = await fetch_one(session, "SELECT name FROM schools WHERE code = $1", "y")
+        assert row is not None and row["name"] == "Y"
+    assert await _count(resources) == 1
+
+
+async def test_read_session_runs_without_a_transaction(resources) -> None:
+    """Inside one transaction now() stands still; here each statement has its own."""
+    async with resources.read_sessionmaker() as session:
+        first = await fetch_one(session, "SELECT now() AS t, pg_sleep(0.01)")
+        second = (await session.execute(select(func.now()))).scalar_one()
+    assert first is not None and second > first["t"]
+
+
+async def test_writing_session_runs_in_one_transaction(resources) -> None:
+    async with transaction(resources.sessionmaker) as session:
+        first = await fetch_one(session, "SELECT now() AS t, pg_sleep(0.01)")
+        second = (await session.execute(select(func.now()))).scalar_one()
+    assert first is not None and second == first["t"]
