@@ -183,8 +183,16 @@ start_web() {
     return
   fi
   if [[ ! -d "$web/node_modules" ]] || ((REBUILD)); then
-    info "web: npm install"
-    (cd "$web" && npm install) >>"$LOG_DIR/web.log" 2>&1 || die "npm install failed (log: $LOG_DIR/web.log)"
+    info "web: npm ci"
+    # The same lock as the browser tests' build, so two installs never interleave.
+    local lock="${TMPDIR:-/tmp}/erplake-web-build.lock"
+    if command -v flock >/dev/null 2>&1; then
+      (cd "$web" && flock "$lock" npm ci --no-audit --no-fund) >>"$LOG_DIR/web.log" 2>&1 ||
+        die "npm ci failed (log: $LOG_DIR/web.log)"
+    else
+      (cd "$web" && npm ci --no-audit --no-fund) >>"$LOG_DIR/web.log" 2>&1 ||
+        die "npm ci failed (log: $LOG_DIR/web.log)"
+    fi
   fi
   port="$(find_free_port "$WEB_PORT")"
   [[ "$port" == "$WEB_PORT" ]] || warn "web: port $WEB_PORT is busy; using $port"
