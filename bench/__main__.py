@@ -17,6 +17,7 @@ from pathlib import Path
 from bench.common import Row, Servers, print_table
 from bench.scenarios_foundation import foundation_rows
 from bench.scenarios_identity import identity_rows
+from bench.scenarios_pdfs import pdf_rows
 from bench.scenarios_run import run_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
-    parser.add_argument("--only", help="comma-separated groups: foundation,identity,run")
+    parser.add_argument("--only", help="comma-separated groups: foundation,identity,run,pdfs")
     parser.add_argument("--seconds", type=float, default=3.0, help="load duration per scenario")
     args = parser.parse_args()
-    groups = set((args.only or "foundation,identity,run").split(","))
+    groups = set((args.only or "foundation,identity,run,pdfs").split(","))
 
     rows: list[Row] = []
     with Servers.open(ROOT) as servers:
@@ -37,6 +38,8 @@ def main() -> None:
             rows += asyncio.run(identity_rows(servers, seconds=args.seconds))
     if "run" in groups:
         rows += run_rows(ROOT)
+    if "pdfs" in groups:
+        rows += pdf_rows()
 
     print_table(rows)
     out = ROOT / "bench" / "results"

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Self
+from typing import Literal, Self
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -52,9 +52,15 @@ class ServedApp:
 
 
 def serve_in_thread(
-    app: ASGIApp, host: str = "127.0.0.1", *, startup_timeout: float = 10.0
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    *,
+    startup_timeout: float = 10.0,
+    lifespan: Literal["on", "off"] = "off",
 ) -> ServedApp:
-    """Serve `app` on a free port of `host` and return once it is accepting requests."""
+    """Serve `app` on a free port of `host` and return once it is accepting requests.
+    `lifespan="on"` runs the app's start-up (e.g. a role app opening its own
+    connections on the server thread's event loop)."""
     # Binding the socket here (port 0) rather than handing uvicorn a port number avoids
     # the race where another process takes a port we only found to be free.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -65,7 +71,7 @@ def serve_in_thread(
     port = sock.getsockname()[1]
 
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", loop="asyncio"
+        app, log_level="warning", access_log=False, lifespan=lifespan, loop="asyncio"
     )
     server = uvicorn.Server(config)
     # uvicorn skips installing signal handlers outside the main thread, which is what we
