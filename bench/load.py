@@ -34,10 +34,19 @@ class LoadResult:
         return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
 
 
-def build_request(path: str, host: str, headers: dict[str, str] | None = None) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "Connection: keep-alive"]
+def build_request(
+    path: str,
+    host: str,
+    headers: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: keep-alive"]
+    if body:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 async def _read_response(reader: asyncio.StreamReader) -> int:
@@ -61,8 +70,11 @@ async def run_load(
     seconds: float = 3.0,
     warmup: float = 0.5,
     headers: dict[str, str] | None = None,
+    method: str = "GET",
+    body: bytes = b"",
+    expect: int = 200,
 ) -> LoadResult:
-    request = build_request(path, f"{host}:{port}", headers)
+    request = build_request(path, f"{host}:{port}", headers, method=method, body=body)
     latencies: list[float] = []
     errors = 0
     count = 0
@@ -84,7 +96,7 @@ async def run_load(
                 if sent >= measure_from:
                     count += 1
                     latencies.append((done - sent) * 1000)
-                    if status != 200:
+                    if status != expect:
                         errors += 1
         finally:
             writer.close()

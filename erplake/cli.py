@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
+import secrets
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from erplake.core.settings import Settings, get_settings, load_settings
+from erplake.core.settings import DEFAULT_SECRET, Settings, get_settings, load_settings
 
 if TYPE_CHECKING:
     from erplake.integrations.fakes.gupshup import FakeGupshup
@@ -49,10 +51,14 @@ def _with_embedded(settings: Settings, data_dir: Path | None) -> tuple[Settings,
     return load_settings(**urls), servers
 
 
+def _uses_dev_fakes(settings: Settings) -> bool:
+    return settings.is_development and settings.gupshup_api_base == DEFAULT_GUPSHUP_BASE
+
+
 def _dev_fakes(settings: Settings, port: int) -> tuple[Settings, FakeGupshup | None]:
     """In development, with no real Gupshup configured, WhatsApp goes to a fake served
     in-process (and shown at /notify/dev/inbox)."""
-    if not settings.is_development or settings.gupshup_api_base != DEFAULT_GUPSHUP_BASE:
+    if not _uses_dev_fakes(settings):
         return settings, None
     from erplake.integrations.fakes.gupshup import FakeGupshup
     from erplake.services.combined import DEV_GUPSHUP_PREFIX
@@ -61,6 +67,95 @@ def _dev_fakes(settings: Settings, port: int) -> tuple[Settings, FakeGupshup | N
     base = f"http://127.0.0.1:{port}{DEV_GUPSHUP_PREFIX}"
     os.environ["GUPSHUP_API_BASE"] = base  # the worker sends there too
     return settings.model_copy(update={"gupshup_api_base": base}), fake
+
+
+def is_loopback_host(host: str) -> bool:
+    """127.0.0.1 (any 127/8), ::1 or localhost: reachable from this machine only."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse_exposed_dev_inbox(settings: Settings, host: str, public: bool) -> None:
+    """The developer inbox shows every sign-in code to whoever can open it: in
+    development with the fake Gupshup, serving beyond this machine needs --public."""
+    if public or is_loopback_host(host) or not _uses_dev_fakes(settings):
+        return
+    raise typer.BadParameter(
+        f"{host} is reachable from other machines, and in development the developer "
+        "WhatsApp inbox (/notify/dev/inbox) shows every sign-in code to anyone who can "
+        "open it. Serve on 127.0.0.1, set a real GUPSHUP_API_BASE, or pass --public "
+        "if everyone on that network may sign in as anyone.",
+        param_hint="'--host'",
+    )
+
+
+JWT_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name, not a secret
+
+
+def dev_jwt_secret(data_dir: Path) -> str:
+    """The development JWT secret kept in `<data_dir>/jwt_secret` (mode 600): made once
+    at random, then read back, so tokens outlive a restart but cannot be forged with
+    the public default."""
+    path = data_dir / JWT_SECRET_FILE
+    try:
+        existing = path.read_text().strip()
+    except FileNotFoundError:
+        existing = ""
+    if len(existing) >= 32:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return existing
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Written to a private temporary file, then linked into place: a second `run`
+    # starting at the same moment reads a whole secret, the same one.
+    tmp = data_dir / f".{JWT_SECRET_FILE}.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (secrets.token_hex(32) + "\n").encode())
+    finally:
+        os.close(fd)
+    try:
+        if existing or path.exists():
+            os.replace(tmp, path)  # a damaged (short or empty) file is replaced
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process won the race: use its secret
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def _with_dev_jwt_secret(settings: Settings, data_dir: Path) -> Settings:
+    """In development with the default JWT_SECRET, use the persisted random one."""
+    if not settings.is_development or settings.jwt_secret != DEFAULT_SECRET:
+        return settings
+    secret = dev_jwt_secret(data_dir)
+    os.environ["JWT_SECRET"] = secret  # the worker and the scheduler use it too
+    return settings.model_copy(update={"jwt_secret": secret})
+
+
+def _start_child(command: Literal["worker", "scheduler"]) -> subprocess.Popen[bytes]:
+    """`erplake worker` / `erplake scheduler` beside `run`, with its environment."""
+    argv = [sys.executable, "-m", "erplake", command]
+    return subprocess.Popen(argv, env=os.environ.copy())  # noqa: S603 - our own command
+
+
+def _stop_child(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @app.command()
@@ -81,10 +176,14 @@ def seed(
     seed_value: Annotated[int, typer.Option("--seed", help="Deterministic seed")] = 42,
 ) -> None:
     """Build the demo school (idempotent: does nothing if it exists)."""
-    from erplake.demo.seed import seed_demo_school
+    from erplake.demo.seed import progress_bar, seed_demo_school
 
     settings = _settings()
-    created = asyncio.run(seed_demo_school(settings, students=students, seed=seed_value))
+    created = asyncio.run(
+        seed_demo_school(
+            settings, students=students, seed=seed_value, progress=progress_bar(sys.stderr)
+        )
+    )
     typer.echo("demo school seeded" if created else "demo school already present")
 
 
@@ -182,10 +281,22 @@ def run(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     data_dir: DataDir = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not start a worker")] = False,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Do not start the cron scheduler")
+    ] = False,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not seed a demo school")] = False,
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="Allow a non-loopback --host in development, where the developer "
+            "inbox shows sign-in codes to anyone who can reach the port",
+        ),
+    ] = False,
 ) -> None:
     """Everything in one process: embedded servers when no URLs are set, migrations,
-    a demo school on first start, every role, a worker, and the web app at /."""
+    a demo school on first start, every role, a worker, the cron scheduler (nightly
+    backup) and the web app at /."""
     import uvicorn
 
     from erplake.core.migrate import upgrade
@@ -193,35 +304,39 @@ def run(
     from erplake.services.combined import create_combined_app
 
     settings = _settings()
+    _refuse_exposed_dev_inbox(settings, host, public)
+    folder = data_dir or settings.data_dir
+    if data_dir is not None:
+        os.environ["DATA_DIR"] = str(data_dir)  # the worker's backups land there too
+        settings = settings.model_copy(update={"data_dir": data_dir})
     # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exit that
     # runs the `finally` below, so the embedded servers are stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    settings = _with_dev_jwt_secret(settings, folder)
     settings, servers = _with_embedded(settings, data_dir)
     settings, fake_gupshup = _dev_fakes(settings, port)
     worker_proc: subprocess.Popen[bytes] | None = None
+    scheduler_proc: subprocess.Popen[bytes] | None = None
     try:
         upgrade(settings.database_url)
         if not no_seed:
             asyncio.run(seed_demo_school(settings))
         if not no_worker:
-            worker_proc = subprocess.Popen(
-                [sys.executable, "-m", "erplake", "worker"], env=os.environ.copy()
-            )
+            worker_proc = _start_child("worker")
+        if not no_scheduler:
+            scheduler_proc = _start_child("scheduler")
         typer.echo(f"ERPLake serving on http://{host}:{port}", err=True)
         uvicorn.run(
             create_combined_app(settings, fake_gupshup=fake_gupshup),
             host=host,
             port=port,
             log_level="warning",
+            log_config=None,  # uvicorn logs through ours: JSON with the request id
             ws="websockets-sansio",
         )
     finally:
-        if worker_proc is not None and worker_proc.poll() is None:
-            worker_proc.send_signal(signal.SIGTERM)
-            try:
-                worker_proc.wait(15)
-            except subprocess.TimeoutExpired:
-                worker_proc.kill()
+        _stop_child(scheduler_proc)
+        _stop_child(worker_proc)
         if servers is not None:
             servers.stop()  # type: ignore[attr-defined]
 
@@ -233,9 +348,11 @@ def token(
         str | None, typer.Option(help="Sign in as the first user with this role")
     ] = None,
     school: Annotated[str, typer.Option(help="School code")] = "demo",
+    data_dir: DataDir = None,
 ) -> None:
     """Print an access token for the demo school (development only), e.g. for
-    VITE_DEV_ACCESS_TOKEN."""
+    VITE_DEV_ACCESS_TOKEN. Signed with the same secret as `erplake run` on the same
+    data folder, and safe to run beside it (its servers are left running)."""
     from erplake.identity.devtoken import dev_access_token
 
     settings = _settings()
@@ -244,7 +361,8 @@ def token(
         raise typer.Exit(2)
     if (phone is None) == (role is None):
         raise typer.BadParameter("give exactly one of --phone or --role")
-    settings, servers = _with_embedded(settings, None)
+    settings = _with_dev_jwt_secret(settings, data_dir or settings.data_dir)
+    settings, servers = _with_embedded(settings, data_dir)
     try:
         typer.echo(asyncio.run(dev_access_token(settings, school=school, phone=phone, role=role)))
     finally:

@@ -1,8 +1,7 @@
-"""Alembic environment: DATABASE_URL (or -x url=...) decides where, psycopg runs it."""
+"""Alembic environment: `-x url=...`, else sqlalchemy.url, else DATABASE_URL read like
+every erplake command reads it (process environment, then `.env.local`); psycopg runs it."""
 
 from __future__ import annotations
-
-import os
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
@@ -18,9 +17,15 @@ def _url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
         "sqlalchemy.url"
     )
-    url = url or os.environ.get("DATABASE_URL", "")
     if not url:
-        raise SystemExit("DATABASE_URL is not set (or pass -x url=postgresql://...)")
+        from erplake.core.settings import get_settings
+
+        url = get_settings().database_url  # a bad value stops here, naming the variable
+    if not url:
+        raise SystemExit(
+            "DATABASE_URL is not set (in the environment or .env.local; "
+            "or pass -x url=postgresql://...)"
+        )
     return sync_url(url)
 
 

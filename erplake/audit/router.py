@@ -5,14 +5,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
+from erplake.audit import service
 from erplake.core.db import DbSession
-from erplake.core.pagination import Page, Pagination, paginate_rows
+from erplake.core.pagination import Page, Pagination
 from erplake.core.permissions import P
 from erplake.core.security import Principal, require
 from erplake.identity.schemas import AuditOut
-from erplake.models.identity import AuditEntry
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -30,34 +29,15 @@ async def list_audit(
     until: datetime | None = None,
 ) -> Page[AuditOut]:
     """The school's audit log, newest first, with filters."""
-    stmt = select(AuditEntry).where(AuditEntry.school_id == principal.school_id)
-    if entity:
-        stmt = stmt.where(AuditEntry.entity == entity)
-    if entity_id:
-        stmt = stmt.where(AuditEntry.entity_id == entity_id)
-    if action:
-        stmt = stmt.where(AuditEntry.action == action)
-    if actor_user_id:
-        stmt = stmt.where(AuditEntry.actor_user_id == actor_user_id)
-    if since:
-        stmt = stmt.where(AuditEntry.created_at >= since)
-    if until:
-        stmt = stmt.where(AuditEntry.created_at < until)
-    rows, total = await paginate_rows(
-        session, stmt.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()), page
+    items, total = await service.list_entries(
+        session,
+        school_id=principal.school_id,
+        page=page,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        actor_user_id=actor_user_id,
+        since=since,
+        until=until,
     )
-    items = [
-        AuditOut(
-            id=e.id,
-            actor_user_id=e.actor_user_id,
-            action=e.action,
-            entity=e.entity,
-            entity_id=e.entity_id,
-            changes=e.changes,
-            ip=None if e.ip is None else str(e.ip),
-            request_id=e.request_id,
-            created_at=e.created_at,
-        )
-        for (e,) in rows
-    ]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)

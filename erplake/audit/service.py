@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from erplake.core.pagination import PageParams, paginate_rows
+from erplake.identity.schemas import AuditOut
 from erplake.models.identity import AuditEntry
 
 
@@ -55,3 +58,47 @@ async def record(
             request_id=actor.request_id,
         )
     )
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    school_id: uuid.UUID,
+    page: PageParams,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    action: str | None = None,
+    actor_user_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[AuditOut], int]:
+    stmt = select(AuditEntry).where(AuditEntry.school_id == school_id)
+    if entity:
+        stmt = stmt.where(AuditEntry.entity == entity)
+    if entity_id:
+        stmt = stmt.where(AuditEntry.entity_id == entity_id)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if actor_user_id:
+        stmt = stmt.where(AuditEntry.actor_user_id == actor_user_id)
+    if since:
+        stmt = stmt.where(AuditEntry.created_at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.created_at < until)
+    rows, total = await paginate_rows(
+        session, stmt.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()), page
+    )
+    return [
+        AuditOut(
+            id=e.id,
+            actor_user_id=e.actor_user_id,
+            action=e.action,
+            entity=e.entity,
+            entity_id=e.entity_id,
+            changes=e.changes,
+            ip=None if e.ip is None else str(e.ip),
+            request_id=e.request_id,
+            created_at=e.created_at,
+        )
+        for (e,) in rows
+    ], total

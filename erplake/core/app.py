@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,7 +26,7 @@ from starlette.types import Scope
 from erplake.core.authcache import EpochCache
 from erplake.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from erplake.core.errors import AppError, error_body
-from erplake.core.logging import RequestIdMiddleware
+from erplake.core.logging import RequestIdMiddleware, loggable_path
 from erplake.core.metrics import MetricsMiddleware, RoleMetrics
 from erplake.core.ratelimit import RateLimiter
 from erplake.core.redis import create_async_redis
@@ -114,6 +115,29 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         return JSONResponse(error_body("validation_error", message, details), status_code=422)
 
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # Two requests racing past a service's own check meet the database's
+        # constraint: that is a conflict the client can act on, not a crash.
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
+            getattr(exc.orig, "__cause__", None), "sqlstate", None
+        )
+        if sqlstate == "23505":
+            return JSONResponse(
+                error_body("conflict", "this already exists (it was just created)"),
+                status_code=409,
+            )
+        if sqlstate == "23503":
+            return JSONResponse(
+                error_body("conflict", "this refers to something missing or still in use"),
+                status_code=409,
+            )
+        log.exception("integrity_error")
+        return JSONResponse(
+            error_body("internal_error", "Something went wrong on our side. Please try again."),
+            status_code=500,
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
@@ -125,7 +149,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The trace goes to the log with the request id; the client gets neither.
-        log.exception("unhandled_error", path=request.url.path)
+        log.exception("unhandled_error", path=loggable_path(request.scope))
         return JSONResponse(
             error_body("internal_error", "Something went wrong on our side. Please try again."),
             status_code=500,

@@ -51,6 +51,9 @@ class EpochCache:
         self.redis = redis
         self._known: dict[uuid.UUID, State] = {}
         self._live = False
+        # Bumped whenever the subscription (re)starts: a value read from Redis while
+        # a different subscription was current may predate an update it missed.
+        self._generation = 0
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -78,6 +81,7 @@ class EpochCache:
                         # Whatever was cached may have missed updates while we
                         # were not subscribed: start again from Redis.
                         self._known.clear()
+                        self._generation += 1
                         self._live = True
                     elif message["type"] == "message":
                         user, _, value = message["data"].decode().partition("=")
@@ -89,6 +93,7 @@ class EpochCache:
                 log.warning("auth_epoch_subscription_lost", error=type(exc).__name__)
             finally:
                 self._live = False
+                self._generation += 1
                 self._known.clear()
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
@@ -106,13 +111,16 @@ class EpochCache:
         self.ensure_listening()
         if self._live and (known := self._known.get(user_id)) is not None:
             return known
+        # Cache what Redis says only if one live subscription covered the whole
+        # read: then any bump after it reaches the cache through that subscription.
+        live_from = self._generation if self._live else None
         raw = await self.redis.get(epoch_key(user_id))
         state = None if raw is None else _decode(raw)
         if state is None:
             if raw is not None:  # unreadable: drop it, the database decides
                 await self.redis.delete(epoch_key(user_id))
             return None
-        if self._live:
+        if live_from is not None and self._live and self._generation == live_from:
             self._remember(user_id, state)
         return state
 

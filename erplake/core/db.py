@@ -6,11 +6,12 @@ back on any error. Services flush; they never commit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
 import asyncpg
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from erplake.core.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 def async_url(url: str) -> str:
@@ -69,6 +72,16 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def on_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run `callback` once the session's transaction has committed (and never if it
+    rolls back): for telling other processes about what is now true, e.g. a user's
+    new auth epoch. Work that must not be lost goes to the outbox instead."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
 @asynccontextmanager
 async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -79,8 +92,14 @@ async def transaction(
             yield session
             await session.commit()
         except BaseException:
+            session.info.pop("after_commit", None)
             await session.rollback()
             raise
+        for callback in session.info.pop("after_commit", []):
+            try:
+                await callback()
+            except Exception as exc:  # committed is committed; report, don't undo
+                log.warning("after_commit_failed", error=type(exc).__name__)
 
 
 def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

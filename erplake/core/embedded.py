@@ -93,14 +93,11 @@ class EmbeddedRedis:
         raise RuntimeError(f"embedded Redis did not start; see {self.data_dir / 'redis.log'}")
 
     def stop(self) -> None:
-        pid_file = self.data_dir / "redis.pid"
-        pid = None
-        if self.process is not None:
-            pid = self.process.pid
-        elif pid_file.exists():
-            pid = int(pid_file.read_text().strip() or 0) or None
-        if pid is None:
+        """Stop the server this object started; one it found running belongs to
+        whoever started it (another `erplake run`, the dev scripts) and stays up."""
+        if self.process is None:
             return
+        pid = self.process.pid
         try:
             os.kill(pid, signal.SIGTERM)  # redis-server saves and exits on SIGTERM
         except ProcessLookupError:
@@ -116,15 +113,22 @@ class EmbeddedRedis:
 class EmbeddedPostgres:
     data_dir: Path
     _server: Any = field(default=None, repr=False)
+    _owned: bool = field(default=False, repr=False)
 
     def start(self) -> str:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
             warnings.simplefilter("ignore")
             import pgserver
+            from pgserver.utils import PostmasterInfo
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.data_dir.resolve(), cleanup_mode="stop")
+        running = PostmasterInfo.read_from_pgdata(self.data_dir.resolve())
+        # A server already running here is someone else's: use it, never stop it.
+        self._owned = running is None or not running.is_running()
+        self._server = pgserver.get_server(
+            self.data_dir.resolve(), cleanup_mode="stop" if self._owned else None
+        )
         uri = self._server.get_uri()
         exists = self._server.psql(
             f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DB_NAME}';"  # noqa: S608
@@ -134,7 +138,8 @@ class EmbeddedPostgres:
         return str(self._server.get_uri(EMBEDDED_DB_NAME) if uri else uri)
 
     def stop(self) -> None:
-        if self._server is None:
+        if self._server is None or not self._owned:
+            self._server = None
             return
         # pgserver stops the server only when it believes no other process holds a
         # handle, and a killed earlier run leaves a stale handle behind: stop the

@@ -34,11 +34,18 @@ log = structlog.get_logger(__name__)
 
 OUTBOX_CHANNEL = "erplake_outbox"
 QUEUES = ("high", "default", "low")
-MAX_ATTEMPTS = 5
-STALE_RUNNING_AFTER = timedelta(minutes=15)
+# Retries back off 15 s, 30 s, 1 min … up to 15 min: about half an hour in all,
+# so a provider outage of minutes loses nothing.
+MAX_ATTEMPTS = 8
+MAX_BACKOFF_SECONDS = 900
 # Longer than any job should take (a nightly backup of a big school included);
 # RQ's own default of 3 minutes would kill those.
 JOB_TIMEOUT_SECONDS = 3600
+# Only a job running past its timeout can be a dead worker's: re-queue after that.
+STALE_RUNNING_AFTER = timedelta(seconds=JOB_TIMEOUT_SECONDS + 600)
+# Finished rows are kept this long for inspection, then pruned by the relay.
+KEEP_FINISHED = timedelta(days=7)
+PRUNE_EVERY_SECONDS = 600
 # An enqueued job that no worker claimed for this long was lost from Redis
 # (flushed, failed over): push it again; the claim makes a duplicate harmless.
 STALE_ENQUEUED_AFTER = timedelta(hours=2)
@@ -141,13 +148,18 @@ async def enqueue_many(
         raise ValueError(f"unknown queue {queue!r}")
     if not jobs:
         return []
+    # The NOTIFY rides on the same statement (pg_notify, once, and only when a row
+    # was written): bulk work is where round trips add up.
     rows = await session.execute(
         text(
-            "INSERT INTO outbox_jobs (school_id, queue, task, payload, dedupe_key, run_after)"
+            "WITH written AS ("
+            " INSERT INTO outbox_jobs (school_id, queue, task, payload, dedupe_key, run_after)"
             " SELECT CAST(:school_id AS uuid), CAST(:queue AS text), CAST(:task AS text),"
             " CAST(p AS jsonb), k, CAST(:run_after AS timestamptz)"
             " FROM unnest(CAST(:payloads AS text[]), CAST(:keys AS text[])) AS t(p, k)"
-            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key)"
+            " SELECT w.dedupe_key FROM written w,"
+            " (SELECT pg_notify(CAST(:channel AS text), '')) n"
         ),
         {
             "school_id": school_id,
@@ -156,11 +168,10 @@ async def enqueue_many(
             "payloads": [json.dumps(payload) for payload, _ in jobs],
             "keys": [key for _, key in jobs],
             "run_after": (utcnow() + delay) if delay else None,
+            "channel": OUTBOX_CHANNEL,
         },
     )
-    written = list(rows.scalars())
-    await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
-    return written
+    return list(rows.scalars())
 
 
 async def cancel_many(
@@ -170,13 +181,12 @@ async def cancel_many(
     if not dedupe_keys:
         return []
     rows = await session.execute(
-        update(OutboxJob)
-        .where(
-            OutboxJob.dedupe_key.in_(list(dedupe_keys)),
-            OutboxJob.status.in_(("pending", "enqueued")),
-        )
-        .values(status="cancelled", finished_at=func.now())
-        .returning(OutboxJob.dedupe_key, OutboxJob.payload)
+        text(
+            "UPDATE outbox_jobs SET status = 'cancelled', finished_at = now()"
+            " WHERE dedupe_key = ANY(CAST(:keys AS text[]))"
+            " AND status IN ('pending', 'enqueued') RETURNING dedupe_key, payload"
+        ),
+        {"keys": list(dedupe_keys)},
     )
     return [(str(key), dict(payload)) for key, payload in rows.all()]
 
@@ -189,20 +199,22 @@ async def reinstate(
     if not dedupe_keys:
         return []
     rows = await session.execute(
-        update(OutboxJob)
-        .where(OutboxJob.dedupe_key.in_(list(dedupe_keys)), OutboxJob.status == "cancelled")
-        .values(
-            status="pending",
-            finished_at=None,
-            attempts=0,
-            run_after=(utcnow() + delay) if delay else None,
-        )
-        .returning(OutboxJob.dedupe_key, OutboxJob.payload)
+        text(
+            "WITH back AS (UPDATE outbox_jobs"
+            " SET status = 'pending', finished_at = NULL, attempts = 0,"
+            " run_after = CAST(:run_after AS timestamptz)"
+            " WHERE dedupe_key = ANY(CAST(:keys AS text[])) AND status = 'cancelled'"
+            " RETURNING dedupe_key, payload)"
+            " SELECT b.dedupe_key, b.payload FROM back b,"
+            " (SELECT pg_notify(CAST(:channel AS text), '')) n"
+        ),
+        {
+            "keys": list(dedupe_keys),
+            "run_after": (utcnow() + delay) if delay else None,
+            "channel": OUTBOX_CHANNEL,
+        },
     )
-    found = [(str(key), dict(payload)) for key, payload in rows.all()]
-    if found:
-        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
-    return found
+    return [(str(key), dict(payload)) for key, payload in rows.all()]
 
 
 def rq_job_id(outbox_id: int) -> str:
@@ -310,9 +322,11 @@ async def execute_outbox_job(
                 attempt=attempt,
             )
             await handler(ctx, **payload)
+            # Matched on the attempt too: a run that was re-queued as stale must not
+            # overwrite the outcome of the run that replaced it.
             await session.execute(
                 update(OutboxJob)
-                .where(OutboxJob.id == outbox_id)
+                .where(OutboxJob.id == outbox_id, OutboxJob.attempts == attempt)
                 .values(status="done", finished_at=func.now())
             )
         return "done"
@@ -322,15 +336,43 @@ async def execute_outbox_job(
         async with transaction(sessionmaker) as session:
             await session.execute(
                 update(OutboxJob)
-                .where(OutboxJob.id == outbox_id)
+                .where(OutboxJob.id == outbox_id, OutboxJob.attempts == attempt)
                 .values(
                     status="failed" if final else "pending",
                     last_error="".join(traceback.format_exception_only(exc)).strip()[:2000],
-                    run_after=None if final else utcnow() + timedelta(seconds=2**attempt),
+                    run_after=None if final else utcnow() + retry_delay(attempt),
                     finished_at=func.now() if final else None,
                 )
             )
         return "failed" if final else "retry"
+
+
+def retry_delay(attempt: int) -> timedelta:
+    return timedelta(seconds=min(15 * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
+
+
+async def prune_finished(
+    sessionmaker: async_sessionmaker[AsyncSession], *, batch: int = 5000
+) -> int:
+    """Delete outbox rows finished more than KEEP_FINISHED ago and idempotency
+    records as old, a batch at a time (the tables would otherwise only grow)."""
+    async with transaction(sessionmaker) as session:
+        removed = await session.execute(
+            text(
+                "DELETE FROM outbox_jobs WHERE id IN (SELECT id FROM outbox_jobs"
+                " WHERE status IN ('done', 'failed', 'cancelled') AND finished_at < :cutoff"
+                " ORDER BY id LIMIT :batch)"
+            ),
+            {"cutoff": utcnow() - KEEP_FINISHED, "batch": batch},
+        )
+        await session.execute(
+            text(
+                "DELETE FROM idempotency_records WHERE ctid IN (SELECT ctid FROM"
+                " idempotency_records WHERE created_at < :cutoff LIMIT :batch)"
+            ),
+            {"cutoff": utcnow() - KEEP_FINISHED, "batch": batch},
+        )
+        return int(removed.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def run_outbox_job(outbox_id: int) -> str:
@@ -373,7 +415,15 @@ async def relay_forever(
         await listener.add_listener(OUTBOX_CHANNEL, lambda *_: wake.set())
     except (OSError, asyncpg.PostgresError) as exc:
         log.warning("relay_listen_unavailable", error=str(exc))
+    last_prune = 0.0
+    loop = asyncio.get_running_loop()
     while not stop.is_set():
+        if loop.time() - last_prune > PRUNE_EVERY_SECONDS:
+            last_prune = loop.time()
+            try:
+                await prune_finished(sessionmaker)
+            except Exception as exc:  # pruning can wait for the next round
+                log.warning("prune_error", error=type(exc).__name__)
         try:
             moved = await relay_once(sessionmaker, connection)
         except Exception as exc:  # keep relaying: the database or Redis may come back

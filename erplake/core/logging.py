@@ -16,11 +16,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
+# Whole key names only: `password`, `jwt_secret`, `access_token`, `x-api-key`,
+# `razorpay_signature`, `set-cookie`, `otp`, `code`... but never `status_code`,
+# `error_code`, `http_status` or `prompt_tokens`, which a reader of the logs needs.
 _SECRET_KEYS = re.compile(
-    r"(pass(word)?|secret|token|otp|code|authorization|api_?key|apikey|signature|cookie)",
+    r"^(?:.*[_-])?(?:pass|passwd|password|secret|secret[_-]?key|token|api[_-]?key|apikey"
+    r"|private[_-]?key|signature|cookie|authorization)$"
+    r"|^(?:otp|otp[_-]?code|code)$",
     re.I,
 )
 REDACTED = "[redacted]"
+# uvicorn's own handlers (installed by its dictConfig) are replaced by the root one.
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+# Record attributes that only repeat the event (`message`, `asctime`: set when another
+# handler formatted the record first) or colour it (uvicorn's `color_message`).
+_DROPPED_EXTRA = ("message", "asctime", "color_message")
 
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -39,6 +49,22 @@ def add_request_id(
     return event_dict
 
 
+def _drop_noise(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in _DROPPED_EXTRA:
+        event_dict.pop(key, None)
+    return event_dict
+
+
+class _StderrHandler(logging.Handler):
+    """The root handler: writes to whatever sys.stderr is at the time."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr, flush=True)
+        except Exception:
+            self.handleError(record)
+
+
 class _StderrLogger:
     """Writes to whatever sys.stderr is at the time (test capture swaps it)."""
 
@@ -52,6 +78,8 @@ class _StderrLogger:
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
+    """structlog loggers and stdlib loggers (uvicorn, the integrations) alike come out
+    as one JSON object a line, with the request id and secrets redacted."""
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         add_request_id,
@@ -67,7 +95,38 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logger_factory=_StderrLogger,
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
+    # Records of stdlib loggers: their `extra={...}` fields become keys, then the
+    # same request id, level, timestamp and redaction as structlog's own events.
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.ExtraAdder(),
+            _drop_noise,
+            structlog.contextvars.merge_contextvars,
+            add_request_id,
+            structlog.processors.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            redact,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    root = logging.getLogger()
+    # Replace only our own handler (a second call reconfigures); others, such as
+    # pytest's capture handlers, stay.
+    for handler in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in _UVICORN_LOGGERS:
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
     # pgserver narrates every step at INFO; only its warnings matter to a user.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
@@ -80,6 +139,20 @@ _rid_counter = itertools.count()
 
 def new_request_id() -> str:
     return f"{_RID_PREFIX}{next(_rid_counter):016x}"
+
+
+# The Gupshup delivery callback carries its shared secret as a path segment.
+_SECRET_PATH = re.compile(r"(/webhooks/gupshup/)[^/]+")
+
+
+def loggable_path(scope: Scope) -> str:
+    """A request's path safe for a log: the matched route's template
+    (`/webhooks/gupshup/{token}`) when routing got that far, else the raw path with
+    the secret segment of the Gupshup callback masked."""
+    template = getattr(scope.get("route"), "path", None)
+    if isinstance(template, str) and template:
+        return template
+    return _SECRET_PATH.sub(r"\1***", str(scope.get("path", "")))
 
 
 _VALID_RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -126,7 +199,7 @@ class RequestIdMiddleware:
         except Exception:
             # Logged here, while the request id is still bound; the client gets the
             # error JSON and never a trace.
-            structlog.get_logger(__name__).exception("unhandled_error", path=scope.get("path"))
+            structlog.get_logger(__name__).exception("unhandled_error", path=loggable_path(scope))
             if scope["type"] != "http" or started:
                 raise
             body = (

@@ -35,12 +35,12 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 _OUTBOX_SQL = text(
     """
     SELECT
-      count(*) FILTER (WHERE status = 'pending') AS pending,
-      coalesce(extract(epoch FROM now() - min(greatest(created_at, coalesce(run_after, created_at)))
-        FILTER (WHERE status = 'pending' AND (run_after IS NULL OR run_after <= now()))), 0)
-        AS lag_seconds,
-      count(*) FILTER (WHERE status = 'failed') AS failed
-    FROM outbox_jobs
+      (SELECT count(*) FROM outbox_jobs WHERE status = 'pending') AS pending,
+      (SELECT coalesce(extract(epoch FROM now()
+         - min(greatest(created_at, coalesce(run_after, created_at)))), 0)
+       FROM outbox_jobs
+       WHERE status = 'pending' AND (run_after IS NULL OR run_after <= now())) AS lag_seconds,
+      (SELECT count(*) FROM outbox_jobs WHERE status = 'failed') AS failed
     """
 )
 

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated, Any
@@ -52,7 +52,6 @@ class Principal:
     roles: tuple[str, ...]
     permissions: frozenset[str]
     epoch: int
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def has(self, permission: P | str) -> bool:
         return str(permission) in self.permissions

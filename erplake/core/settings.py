@@ -10,11 +10,32 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_SECRET = "change-me"  # noqa: S105 - the sentinel that production refuses
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _http_url(value: str, *, allow_empty: bool = False) -> str:
+    value = value.strip()
+    if not value and allow_empty:
+        return value
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http:// or https:// URL with a host, got {value!r}")
+    return value
 
 
 class Env(StrEnum):
@@ -97,6 +118,56 @@ class Settings(BaseSettings):
 
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     http_retries: int = Field(default=3, ge=0, le=10)
+
+    @field_validator("school_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (e.g. Asia/Kolkata)") from None
+        return value
+
+    @field_validator(
+        "public_base_url",
+        "gupshup_api_base",
+        "razorpay_api_base",
+        "stripe_api_base",
+    )
+    @classmethod
+    def _required_http_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("llm_api_base", "minio_endpoint")
+    @classmethod
+    def _optional_http_url(cls, value: str) -> str:
+        return _http_url(value, allow_empty=True)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        try:
+            driver = make_url(value).drivername
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "not a database URL; expected postgresql://user:password@host:5432/name"
+            ) from None
+        if not driver.startswith("postgres"):
+            raise ValueError(f"must be a PostgreSQL URL (postgresql://...), got {driver}://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and urlsplit(value).scheme not in REDIS_SCHEMES:
+            raise ValueError(
+                "must be a redis://, rediss:// or unix:// URL, e.g. redis://host:6379/0"
+            )
+        return value
 
     @property
     def is_production(self) -> bool:

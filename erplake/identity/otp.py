@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from erplake.core import jobs
 from erplake.core.errors import BadRequest, TooManyRequests
 from erplake.core.jobs import JobContext, task
 from erplake.core.ratelimit import RateLimiter
@@ -86,8 +87,9 @@ async def start(
     phone: str,
     client_ip: str,
 ) -> OtpStartResult:
-    """Issue a code. Known and unknown phones get the same answer and the same
-    limits; only a known, active user is actually sent a message."""
+    """Issue a code. Known and unknown phones get the same answer, the same limits
+    and the same work here (so not even the response time tells them apart); the
+    worker looks the phone up and sends only to a known, active user."""
     await limiter.hit(
         IP_STARTS_PER_HOUR,
         "otp-ip",
@@ -111,29 +113,13 @@ async def start(
         await redis.delete(_cooldown_key(phone))
         raise
     code = new_code()
+    delivery = uuid.uuid4().hex
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hset(_code_key(phone), mapping={"digest": _digest(settings, phone, code), "wrong": 0})
         pipe.expire(_code_key(phone), CODE_TTL_SECONDS)
+        pipe.set(_delivery_key(delivery), code, ex=CODE_TTL_SECONDS)
         await pipe.execute()
-    users = (
-        await session.execute(
-            select(User.id, User.school_id).where(User.phone == phone, User.is_active.is_(True))
-        )
-    ).all()
-    if users:
-        delivery = uuid.uuid4().hex
-        await redis.set(_delivery_key(delivery), code, ex=CODE_TTL_SECONDS)
-        await messaging.queue_template(
-            session,
-            school_id=users[0].school_id,
-            purpose="otp",
-            destination=phone,
-            template_id=settings.gupshup_otp_template_id,
-            params=[code],
-            stored_params=["******"],
-            task_name=SEND_OTP_TASK,
-            task_payload={"delivery": delivery},
-        )
+    await jobs.enqueue(session, SEND_OTP_TASK, {"phone": phone, "delivery": delivery}, queue="high")
     return OtpStartResult(resend_after=RESEND_COOLDOWN_SECONDS, expires_in=CODE_TTL_SECONDS)
 
 
@@ -169,12 +155,34 @@ async def verify(redis: aioredis.Redis, settings: Settings, *, phone: str, code:
 
 
 @task(SEND_OTP_TASK)
-async def send_otp(ctx: JobContext, *, message_id: str, delivery: str) -> None:
+async def send_otp(ctx: JobContext, *, phone: str, delivery: str) -> None:
+    """Send the code if the phone belongs to an active user. The code stays in
+    Redis until Gupshup has taken it, so a retry after an outage still has it."""
     redis = create_async_redis(ctx.settings)
     try:
-        code = await redis.getdel(_delivery_key(delivery))
+        async with ctx.sessionmaker() as reader:
+            school_id = (
+                await reader.execute(
+                    select(User.school_id)
+                    .where(User.phone == phone, User.is_active.is_(True))
+                    .order_by(User.created_at)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+        code = await redis.get(_delivery_key(delivery))
+        if school_id is None or code is None:
+            # Unknown phone (nothing is sent), or expired before we got to it.
+            await redis.delete(_delivery_key(delivery))
+            return
+        await messaging.send_now(
+            ctx,
+            school_id=school_id,
+            purpose="otp",
+            destination=phone,
+            template_id=ctx.settings.gupshup_otp_template_id,
+            params=[code.decode()],
+            stored_params=["******"],
+        )
+        await redis.delete(_delivery_key(delivery))
     finally:
         await redis.aclose()
-    if code is None:
-        return  # expired before we got to it: a late code is useless
-    await messaging.deliver(ctx, message_id=uuid.UUID(message_id), params=[code.decode()])

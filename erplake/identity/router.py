@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from erplake.audit.deps import AuditActor, client_ip
+from erplake.audit.deps import AuditActor, client_ip, rate_limit_key, request_origin
 from erplake.core.db import DbSession
 from erplake.core.pagination import Page, Pagination
 from erplake.core.permissions import DESCRIPTIONS, P
@@ -49,7 +49,7 @@ async def otp_start(body: OtpStart, request: Request, session: DbSession) -> Otp
         request.app.state.rate_limiter,
         request.app.state.settings,
         phone=parse_mobile(body.phone),
-        client_ip=client_ip(request),
+        client_ip=rate_limit_key(client_ip(request)),
     )
     return OtpStarted(resend_after=result.resend_after, expires_in=result.expires_in)
 
@@ -62,7 +62,11 @@ async def otp_verify(body: OtpVerify, request: Request, session: DbSession) -> T
         request.app.state.redis, request.app.state.settings, phone=phone, code=body.code
     )
     return await service.login(
-        session, request.app.state.settings, phone=phone, school_code=body.school_code
+        session,
+        request.app.state.settings,
+        request_origin(request),
+        phone=phone,
+        school_code=body.school_code,
     )
 
 
@@ -73,7 +77,11 @@ async def refresh(
     """Rotate the refresh token. Presenting an already-used one ends that login
     everywhere (it was copied)."""
     result = await service.refresh(
-        session, request.app.state.settings, refresh_token=body.refresh_token
+        session,
+        request.app.state.settings,
+        request.app.state.epochs,
+        request_origin(request),
+        refresh_token=body.refresh_token,
     )
     if isinstance(result, service.RefreshReused):
         # Returned, not raised, so the family revocation commits.
@@ -82,9 +90,9 @@ async def refresh(
 
 
 @auth.post("/logout", status_code=204)
-async def logout(body: RefreshRequest, session: DbSession) -> Response:
+async def logout(body: RefreshRequest, request: Request, session: DbSession) -> Response:
     """End this login (its refresh token family)."""
-    await service.logout(session, refresh_token=body.refresh_token)
+    await service.logout(session, request_origin(request), refresh_token=body.refresh_token)
     return Response(status_code=204)
 
 

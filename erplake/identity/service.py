@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,11 +14,13 @@ from erplake.audit import service as audit
 from erplake.audit.service import Actor
 from erplake.core.authcache import EpochCache
 from erplake.core.clock import utcnow
+from erplake.core.db import on_commit
 from erplake.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from erplake.core.pagination import PageParams, paginate_rows
 from erplake.core.permissions import P
 from erplake.core.phone import parse_mobile
 from erplake.core.security import (
+    PermissionDenied,
     hash_token,
     issue_access_token,
     new_opaque_token,
@@ -112,19 +116,38 @@ async def issue_tokens(
 
 
 async def login(
-    session: AsyncSession, settings: Settings, *, phone: str, school_code: str | None
+    session: AsyncSession,
+    settings: Settings,
+    origin: Actor,
+    *,
+    phone: str,
+    school_code: str | None,
 ) -> TokenPair:
     user = await user_for_login(session, phone=phone, school_code=school_code)
     user.last_login_at = utcnow()
+    await audit.record(
+        session,
+        replace(origin, school_id=user.school_id, user_id=user.id),
+        action="auth.login",
+        entity="user",
+        entity_id=user.id,
+        changes={},
+    )
     return await issue_tokens(session, settings, user=user)
 
 
 async def refresh(
-    session: AsyncSession, settings: Settings, *, refresh_token: str
+    session: AsyncSession,
+    settings: Settings,
+    epochs: EpochCache,
+    origin: Actor,
+    *,
+    refresh_token: str,
 ) -> TokenPair | RefreshReused:
     """Rotate a refresh token. Presenting one already rotated means it was copied:
-    the whole family is revoked, and the caller must commit that before refusing
-    (hence the error is returned, not raised)."""
+    the whole family is revoked, the user's access tokens stop working, the event
+    is audited, and the caller must commit all that before refusing (hence the
+    error is returned, not raised)."""
     token = (
         await session.execute(
             select(RefreshToken)
@@ -136,6 +159,16 @@ async def refresh(
         raise RefreshInvalid("your session has ended; please sign in again")
     if token.used_at is not None:
         await revoke_family(session, family_id=token.family_id)
+        await _bump_epoch(session, epochs, user_ids=[token.user_id])
+        owner = await session.get(User, token.user_id)
+        await audit.record(
+            session,
+            replace(origin, school_id=owner.school_id if owner else None, user_id=token.user_id),
+            action="auth.refresh_reused",
+            entity="user",
+            entity_id=token.user_id,
+            changes={"family_id": str(token.family_id), "revoked": True},
+        )
         return RefreshReused("this session was used elsewhere and has been ended; sign in again")
     user = await session.get(User, token.user_id)
     if user is None or not user.is_active:
@@ -152,14 +185,24 @@ async def revoke_family(session: AsyncSession, *, family_id: uuid.UUID) -> None:
     )
 
 
-async def logout(session: AsyncSession, *, refresh_token: str) -> None:
+async def logout(session: AsyncSession, origin: Actor, *, refresh_token: str) -> None:
     token = (
         await session.execute(
             select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token))
         )
     ).scalar_one_or_none()
-    if token is not None:
-        await revoke_family(session, family_id=token.family_id)
+    if token is None or token.revoked_at is not None:
+        return
+    await revoke_family(session, family_id=token.family_id)
+    owner = await session.get(User, token.user_id)
+    await audit.record(
+        session,
+        replace(origin, school_id=owner.school_id if owner else None, user_id=token.user_id),
+        action="auth.logout",
+        entity="user",
+        entity_id=token.user_id,
+        changes={"family_id": str(token.family_id)},
+    )
 
 
 async def me(session: AsyncSession, *, user_id: uuid.UUID) -> Me:
@@ -201,10 +244,9 @@ async def _bump_epoch(
             .returning(User.id, User.auth_epoch, User.is_active)
         )
     ).all()
-    # Published before commit: at worst a token is refused a moment early and
-    # the client refreshes; never accepted late.
+    # Told to every process once committed: a rolled-back change publishes nothing.
     for user_id, epoch, active in rows:
-        await epochs.publish(user_id, epoch, active)
+        on_commit(session, partial(epochs.publish, user_id, epoch, active))
 
 
 async def _role_ids(
@@ -311,6 +353,43 @@ async def invite_user(
     return await _user_out(session, user)
 
 
+ADMIN = "admin"
+
+
+async def _active_admin_ids(session: AsyncSession, *, school_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(
+        (
+            await session.execute(
+                select(User.id)
+                .join(UserRole, UserRole.user_id == User.id)
+                .join(Role, Role.id == UserRole.role_id)
+                .where(Role.school_id == school_id, Role.name == ADMIN, User.is_active.is_(True))
+                .with_for_update(of=User)
+            )
+        ).scalars()
+    )
+
+
+async def _guard_admin_change(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    school_id: uuid.UUID,
+    user_id: uuid.UUID,
+    grants_admin: bool,
+    removes_admin: bool,
+) -> None:
+    """Only an admin makes admins (users:manage alone must not be a way up), and
+    a school always keeps one active admin."""
+    if not (grants_admin or removes_admin):
+        return
+    admins = await _active_admin_ids(session, school_id=school_id)
+    if grants_admin and actor.user_id not in admins:
+        raise PermissionDenied("only an admin can make someone an admin", details={"role": ADMIN})
+    if removes_admin and admins <= {user_id}:
+        raise Conflict("the school must keep at least one active admin")
+
+
 async def assign_roles(
     session: AsyncSession,
     epochs: EpochCache,
@@ -323,6 +402,14 @@ async def assign_roles(
     user = await get_user(session, school_id=school_id, user_id=user_id)
     before, _ = await rbac.roles_and_permissions(session, user_id=user.id)
     role_ids = await _role_ids(session, school_id=school_id, names=roles)
+    await _guard_admin_change(
+        session,
+        actor,
+        school_id=school_id,
+        user_id=user.id,
+        grants_admin=ADMIN in roles and ADMIN not in before,
+        removes_admin=ADMIN in before and ADMIN not in roles,
+    )
     await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
     for role_id in role_ids.values():
         await rbac.grant_role(session, user_id=user.id, role_id=role_id)
@@ -352,6 +439,16 @@ async def set_active(
     user = await get_user(session, school_id=school_id, user_id=user_id)
     if not active and user.id == actor.user_id:
         raise Conflict("you cannot deactivate yourself")
+    if not active and user.is_active:
+        roles, _ = await rbac.roles_and_permissions(session, user_id=user.id)
+        await _guard_admin_change(
+            session,
+            actor,
+            school_id=school_id,
+            user_id=user.id,
+            grants_admin=False,
+            removes_admin=ADMIN in roles,
+        )
     was = user.is_active
     user.is_active = active
     await session.flush()

@@ -3,10 +3,14 @@ the worker sends it through the Gupshup adapter and records the answer."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from erplake.core import jobs
@@ -54,6 +58,125 @@ async def queue_template(
     session.add(message)
     await session.flush()
     return message.id
+
+
+@dataclass(frozen=True)
+class TemplateMessage:
+    destination: str
+    template_id: str
+    params: list[str]
+    dedupe_key: str
+
+
+async def queue_templates(
+    session: AsyncSession,
+    *,
+    school_id: uuid.UUID | None,
+    purpose: str,
+    messages: Sequence[TemplateMessage],
+    delay: timedelta | None = None,
+) -> int:
+    """`queue_template` for many messages in a few statements (a whole school's
+    absence alerts). A dedupe key already used is skipped, unless its job was
+    cancelled before it ran: asked for again, it is reinstated. Returns how many
+    messages are now queued."""
+    if not messages:
+        return 0
+    ids = {m.dedupe_key: uuid.uuid4() for m in messages}
+    written = set(
+        await jobs.enqueue_many(
+            session,
+            SEND_TASK,
+            [({"message_id": str(ids[m.dedupe_key])}, m.dedupe_key) for m in messages],
+            school_id=school_id,
+            queue="high",
+            delay=delay,
+        )
+    )
+    new = [m for m in messages if m.dedupe_key in written]
+    if new:
+        await session.execute(
+            text(
+                "INSERT INTO whatsapp_messages"
+                " (id, school_id, purpose, destination, template_id, params)"
+                " SELECT id, CAST(:school_id AS uuid), CAST(:purpose AS text), d, t,"
+                " CAST(p AS jsonb)"
+                " FROM unnest(CAST(:ids AS uuid[]), CAST(:destinations AS text[]),"
+                " CAST(:templates AS text[]), CAST(:params AS text[])) AS m(id, d, t, p)"
+            ),
+            {
+                "school_id": school_id,
+                "purpose": purpose,
+                "ids": [ids[m.dedupe_key] for m in new],
+                "destinations": [m.destination for m in new],
+                "templates": [m.template_id for m in new],
+                "params": [json.dumps(m.params) for m in new],
+            },
+        )
+    reinstated = await jobs.reinstate(
+        session, [m.dedupe_key for m in messages if m.dedupe_key not in written], delay=delay
+    )
+    if reinstated:
+        await _set_status(session, [p for _, p in reinstated], old="cancelled", new="queued")
+    return len(new) + len(reinstated)
+
+
+async def _set_status(
+    session: AsyncSession, payloads: list[dict[str, Any]], *, old: str, new: str
+) -> None:
+    await session.execute(
+        text(
+            "UPDATE whatsapp_messages SET status = CAST(:new AS text), updated_at = now()"
+            " WHERE id = ANY(CAST(:ids AS uuid[])) AND status = CAST(:old AS text)"
+        ),
+        {"ids": [uuid.UUID(p["message_id"]) for p in payloads], "old": old, "new": new},
+    )
+
+
+async def cancel_templates(session: AsyncSession, dedupe_keys: Sequence[str]) -> int:
+    """Cancel queued messages that have not been sent yet; returns how many."""
+    cancelled = await jobs.cancel_many(session, dedupe_keys)
+    if cancelled:
+        await _set_status(session, [p for _, p in cancelled], old="queued", new="cancelled")
+    return len(cancelled)
+
+
+async def send_now(
+    ctx: jobs.JobContext,
+    *,
+    school_id: uuid.UUID | None,
+    purpose: str,
+    destination: str,
+    template_id: str,
+    params: list[str],
+    stored_params: list[Any] | None = None,
+) -> str | None:
+    """Send a template from a job and record it in the job's transaction. The
+    HTTP call comes first, so no transaction waits on Gupshup; an outage raises
+    (the job is retried), a refusal is recorded as failed. `stored_params`
+    replaces secrets (a sign-in code) in what is kept."""
+    status, provider_id, error = "submitted", None, None
+    async with GupshupClient.from_settings(ctx.settings) as client:
+        try:
+            provider_id = await client.send_template(destination, template_id, params)
+        except GupshupError as exc:
+            status, error = "failed", exc.provider_message[:300]
+    ctx.session.add(
+        WhatsAppMessage(
+            id=uuid.uuid4(),
+            school_id=school_id,
+            purpose=purpose,
+            destination=destination,
+            template_id=template_id,
+            params=stored_params if stored_params is not None else params,
+            status=status,
+            provider_message_id=provider_id,
+            error_reason=error,
+            sent_at=utcnow() if provider_id else None,
+        )
+    )
+    await ctx.session.flush()
+    return provider_id
 
 
 async def deliver(

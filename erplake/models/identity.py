@@ -93,16 +93,17 @@ class RefreshToken(IdMixin, Base):
 
 
 class AuditEntry(Base):
-    """Append-only (a trigger refuses UPDATE and DELETE)."""
+    """Append-only (a trigger refuses UPDATE and DELETE). Its keys RESTRICT: a
+    user or school with history is deactivated, never deleted."""
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     school_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("schools.id", ondelete="CASCADE")
+        ForeignKey("schools.id", ondelete="RESTRICT")
     )
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
+        ForeignKey("users.id", ondelete="RESTRICT")
     )
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))

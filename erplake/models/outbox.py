@@ -45,6 +45,13 @@ class OutboxJob(Base):
             "id",
             postgresql_where=text("status IN ('pending', 'enqueued', 'running')"),
         ),
+        # For the failed-jobs gauge and for pruning finished rows.
+        Index(
+            "ix_outbox_jobs_finished",
+            "status",
+            "finished_at",
+            postgresql_where=text("status IN ('done', 'failed', 'cancelled')"),
+        ),
     )
 
 

@@ -106,6 +106,13 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("status IN ('pending', 'enqueued', 'running')"),
     )
+    op.create_index(
+        "ix_outbox_jobs_finished",
+        "outbox_jobs",
+        ["status", "finished_at"],
+        unique=False,
+        postgresql_where=sa.text("status IN ('done', 'failed', 'cancelled')"),
+    )
     op.create_table(
         "roles",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -243,13 +250,13 @@ def upgrade() -> None:
             ["actor_user_id"],
             ["users.id"],
             name=op.f("fk_audit_log_actor_user_id_users"),
-            ondelete="SET NULL",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["school_id"],
             ["schools.id"],
             name=op.f("fk_audit_log_school_id_schools"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
@@ -346,6 +353,11 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_index(op.f("ix_roles_school_id"), table_name="roles")
     op.drop_table("roles")
+    op.drop_index(
+        "ix_outbox_jobs_finished",
+        table_name="outbox_jobs",
+        postgresql_where=sa.text("status IN ('done', 'failed', 'cancelled')"),
+    )
     op.drop_index(
         "ix_outbox_jobs_live",
         table_name="outbox_jobs",

@@ -109,3 +109,159 @@ def test_logs_are_json_and_redact_secrets(capsys) -> None:
     assert record["otp"] == "[redacted]"
     assert record["api_key"] == "[redacted]"
     assert "123456" not in line
+
+
+def _last_json_line(err: str) -> dict[str, object]:
+    return json.loads(err.strip().splitlines()[-1])
+
+
+def test_stdlib_loggers_come_out_as_the_same_json_with_request_id_and_redaction(
+    capsys,
+) -> None:
+    import logging
+
+    from erplake.core.logging import configure_logging, request_id_var
+
+    configure_logging("INFO", json=True)
+    token = request_id_var.set("req-stdlib-1")
+    try:
+        logging.getLogger("erplake.integrations.gupshup").warning(
+            "whatsapp message refused: %s",
+            "bad template",
+            extra={"http_status": 400, "destination": "******3210", "api_key": "k-123"},
+        )
+    finally:
+        request_id_var.reset(token)
+    err = capsys.readouterr().err
+    record = _last_json_line(err)
+    assert record["event"] == "whatsapp message refused: bad template"
+    assert record["level"] == "warning"
+    assert record["logger"] == "erplake.integrations.gupshup"
+    assert record["request_id"] == "req-stdlib-1"
+    assert record["http_status"] == 400
+    assert record["destination"] == "******3210"
+    assert record["api_key"] == "[redacted]"
+    assert "k-123" not in err
+    assert "timestamp" in record
+
+
+def test_uvicorn_loggers_are_routed_through_the_json_handler(capsys) -> None:
+    import logging
+
+    from erplake.core.logging import configure_logging
+
+    # What uvicorn's own dictConfig leaves behind: a handler and no propagation.
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    uvicorn_error.addHandler(logging.StreamHandler())
+    logging.getLogger("uvicorn").propagate = False
+    configure_logging("INFO", json=True)
+    uvicorn_error.warning("Invalid HTTP request received.")
+    record = _last_json_line(capsys.readouterr().err)
+    assert record["event"] == "Invalid HTTP request received."
+    assert record["logger"] == "uvicorn.error"
+
+
+def test_stdlib_exceptions_are_logged_as_json_with_the_trace(capsys) -> None:
+    import logging
+
+    from erplake.core.logging import configure_logging
+
+    configure_logging("INFO", json=True)
+    try:
+        raise ValueError("broken pdf")
+    except ValueError:
+        logging.getLogger("erplake.pdfs.render").exception("render failed")
+    record = _last_json_line(capsys.readouterr().err)
+    assert record["event"] == "render failed"
+    assert "ValueError: broken pdf" in str(record["exception"])
+
+
+def test_redaction_hides_secret_keys_but_not_status_or_error_codes() -> None:
+    from erplake.core.logging import REDACTED, redact
+
+    secret = [
+        "password",
+        "Password",
+        "minio_root_password",
+        "secret",
+        "jwt_secret",
+        "razorpay_webhook_secret",
+        "stripe_secret_key",
+        "token",
+        "access_token",
+        "refresh_token",
+        "gupshup_callback_token",
+        "otp",
+        "code",
+        "otp_code",
+        "authorization",
+        "Authorization",
+        "api_key",
+        "apikey",
+        "gupshup_api_key",
+        "x-api-key",
+        "signature",
+        "razorpay_signature",
+        "cookie",
+        "set-cookie",
+    ]
+    kept = [
+        "status_code",
+        "error_code",
+        "http_status",
+        "school_code",
+        "phone_last4",
+        "prompt_tokens",
+        "token_count",
+        "message_id",
+        "event",
+    ]
+    event = {key: "value" for key in [*secret, *kept]}
+    redacted = redact(None, "info", dict(event))
+    assert [k for k in secret if redacted[k] != REDACTED] == []
+    assert [k for k in kept if redacted[k] == REDACTED] == []
+
+
+async def test_unhandled_error_logs_the_route_template_not_the_gupshup_token(
+    settings, resources, capsys
+) -> None:
+    from erplake.core.logging import configure_logging
+
+    router = APIRouter()
+
+    @router.post("/webhooks/gupshup/{token}")
+    async def callback(token: str) -> None:
+        raise RuntimeError("callback handler broke")
+
+    app = create_role_app("test", settings, [router], resources=resources)
+    configure_logging("INFO", json=True)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        response = await client.post("/webhooks/gupshup/s3cret-callback-token")
+    assert response.status_code == 500
+    records = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    # (httpx, the test's client, logs the URL it called; the server side must not.)
+    server_side = [r for r in records if r.get("logger") != "httpx"]
+    assert "s3cret-callback-token" not in json.dumps(server_side)
+    logged = [r for r in server_side if r["event"] == "unhandled_error"]
+    assert [r["path"] for r in logged] == ["/webhooks/gupshup/{token}"]
+    assert "callback handler broke" in logged[0]["exception"]
+
+
+def test_loggable_path_masks_the_gupshup_token_when_no_route_matched() -> None:
+    from erplake.core.logging import loggable_path
+
+    assert (
+        loggable_path({"path": "/notify/webhooks/gupshup/s3cret/extra"})
+        == "/notify/webhooks/gupshup/***/extra"
+    )
+    assert loggable_path({"path": "/api/students/7"}) == "/api/students/7"
+
+    class Route:
+        path = "/webhooks/gupshup/{token}"
+
+    assert (
+        loggable_path({"path": "/webhooks/gupshup/s3cret", "route": Route()})
+        == "/webhooks/gupshup/{token}"
+    )

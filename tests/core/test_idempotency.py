@@ -99,7 +99,7 @@ async def test_failed_request_records_nothing_so_a_retry_runs(settings, resource
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         await c.post("/schools", json={"code": "dup"})
         failed = await c.post("/schools", json={"code": "dup"}, headers={"Idempotency-Key": "k9"})
-        assert failed.status_code == 500  # unique violation: the transaction rolled back
+        assert failed.status_code == 409  # unique violation: the transaction rolled back
         async with resources.sessionmaker() as s:
             await s.execute(text("DELETE FROM schools"))
             await s.commit()

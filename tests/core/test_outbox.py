@@ -115,7 +115,7 @@ async def test_worker_that_died_mid_job_gets_its_job_back(resources, settings) -
         await session.execute(
             text(
                 "UPDATE outbox_jobs SET status = 'running', attempts = 1,"
-                " started_at = now() - interval '1 hour' WHERE id = :id"
+                " started_at = now() - interval '3 hours' WHERE id = :id"
             ),
             {"id": job_id},
         )
@@ -219,3 +219,53 @@ async def test_job_lost_from_redis_is_pushed_again(resources, settings) -> None:
     assert await jobs.relay_once(resources.sessionmaker, connection) == 1
     assert await jobs.execute_outbox_job(resources.sessionmaker, settings, job_id) == "done"
     assert RUNS == ["lost"]
+
+
+def test_retries_back_off_for_about_half_an_hour() -> None:
+    delays = [jobs.retry_delay(a).total_seconds() for a in range(1, jobs.MAX_ATTEMPTS)]
+    assert delays[0] == 15 and max(delays) == jobs.MAX_BACKOFF_SECONDS
+    assert 20 * 60 < sum(delays) < 60 * 60
+
+
+async def test_a_stale_run_cannot_overwrite_the_run_that_replaced_it(resources, settings) -> None:
+    async with transaction(resources.sessionmaker) as session:
+        job_id = await jobs.enqueue(session, "tests.record_run", {"label": "slow"})
+    # The first run is claimed (attempt 1), then declared stale and claimed again.
+    async with transaction(resources.sessionmaker) as session:
+        await session.execute(
+            text("UPDATE outbox_jobs SET status = 'pending', attempts = 1 WHERE id = :id"),
+            {"id": job_id},
+        )
+    assert await jobs.execute_outbox_job(resources.sessionmaker, settings, job_id) == "done"
+    async with resources.sessionmaker() as s:
+        row = await s.get(OutboxJob, job_id)
+    assert row is not None and (row.status, row.attempts) == ("done", 2)
+
+
+async def test_finished_jobs_and_old_idempotency_keys_are_pruned(resources, settings) -> None:
+    async with transaction(resources.sessionmaker) as session:
+        old = await jobs.enqueue(session, "tests.record_run", {"label": "old"})
+        new = await jobs.enqueue(session, "tests.record_run", {"label": "new"})
+        live = await jobs.enqueue(session, "tests.record_run", {"label": "live"})
+        await session.execute(
+            text(
+                "UPDATE outbox_jobs SET status = 'done', finished_at = now() - interval '8 days'"
+                " WHERE id = :old;"
+            ),
+            {"old": old},
+        )
+        await session.execute(
+            text("UPDATE outbox_jobs SET status = 'done', finished_at = now() WHERE id = :new"),
+            {"new": new},
+        )
+        await session.execute(
+            text(
+                "INSERT INTO idempotency_records (scope, key, fingerprint, created_at) VALUES"
+                " ('s', 'old', 'f', now() - interval '8 days'), ('s', 'new', 'f', now())"
+            )
+        )
+    assert await jobs.prune_finished(resources.sessionmaker) == 1
+    assert set(await _statuses(resources)) == {new, live}
+    async with resources.sessionmaker() as s:
+        keys = (await s.execute(text("SELECT key FROM idempotency_records"))).scalars().all()
+    assert keys == ["new"]

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,11 +20,27 @@ SECRETS = {
     "DATABASE_URL": "postgresql://u@db/erplake",
     "REDIS_URL": "redis://redis:6379/0",
 }
+VALIDATED = (
+    "SCHOOL_TIMEZONE",
+    "PUBLIC_BASE_URL",
+    "GUPSHUP_API_BASE",
+    "RAZORPAY_API_BASE",
+    "STRIPE_API_BASE",
+    "LLM_API_BASE",
+    "MINIO_ENDPOINT",
+)
 
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in [*SECRETS, "ERPLAKE_ENV", "DB_POOL_SIZE", "STORAGE_DRIVER", "LOG_LEVEL"]:
+    for name in [
+        *SECRETS,
+        *VALIDATED,
+        "ERPLAKE_ENV",
+        "DB_POOL_SIZE",
+        "STORAGE_DRIVER",
+        "LOG_LEVEL",
+    ]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -90,3 +109,109 @@ def test_every_setting_is_documented_in_env_example() -> None:
         text = (root / example).read_text()
         missing = [f.upper() for f in Settings.model_fields if f"{f.upper()}=" not in text]
         assert missing == [], f"{example} lacks {missing}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SCHOOL_TIMEZONE", "Mars/Base"),
+        ("SCHOOL_TIMEZONE", ""),
+        ("PUBLIC_BASE_URL", "notaurl"),
+        ("PUBLIC_BASE_URL", ""),
+        ("PUBLIC_BASE_URL", "https://"),
+        ("GUPSHUP_API_BASE", "ftp//x"),
+        ("GUPSHUP_API_BASE", "ftp://api.gupshup.io"),
+        ("RAZORPAY_API_BASE", "api.razorpay.com"),
+        ("STRIPE_API_BASE", "http://host:port"),
+        ("LLM_API_BASE", "localhost:11434"),
+        ("MINIO_ENDPOINT", "minio:9000"),
+        ("DATABASE_URL", "foo"),
+        ("DATABASE_URL", "mysql://u@db/erplake"),
+        ("DATABASE_URL", "postgresql://u@db:notaport/erplake"),
+        ("REDIS_URL", "foo"),
+        ("REDIS_URL", "http://redis:6379/0"),
+    ],
+)
+def test_a_malformed_value_stops_startup_naming_the_variable(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name) as refused:
+        load_settings()
+    assert str(refused.value).count("\n  ") == 1, "only the bad variable is named"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SCHOOL_TIMEZONE", "Asia/Kolkata"),
+        ("SCHOOL_TIMEZONE", "UTC"),
+        ("PUBLIC_BASE_URL", "https://school.example.in"),
+        ("PUBLIC_BASE_URL", "http://127.0.0.1:8000/erp"),
+        ("GUPSHUP_API_BASE", "http://127.0.0.1:9000/gupshup"),
+        ("RAZORPAY_API_BASE", "https://api.razorpay.com"),
+        ("STRIPE_API_BASE", "http://[::1]:8080"),
+        ("LLM_API_BASE", ""),
+        ("LLM_API_BASE", "http://localhost:11434/v1"),
+        ("MINIO_ENDPOINT", ""),
+        ("MINIO_ENDPOINT", "http://minio:9000"),
+        ("DATABASE_URL", ""),
+        ("DATABASE_URL", "postgresql://u:pw@db:5432/erplake"),
+        ("DATABASE_URL", "postgresql+psycopg://u@db/erplake"),
+        ("DATABASE_URL", "postgres://u@db/erplake"),
+        ("DATABASE_URL", "postgresql://postgres:@/postgres?host=/tmp/pg"),
+        ("REDIS_URL", ""),
+        ("REDIS_URL", "redis://redis:6379/0"),
+        ("REDIS_URL", "rediss://:pw@redis.example.in:6380/1"),
+        ("REDIS_URL", "unix:///tmp/redis.sock?db=2"),
+    ],
+)
+def test_well_formed_values_are_accepted(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    assert getattr(load_settings(), name.lower()) == value
+
+
+def test_the_env_example_values_pass_validation(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    for example in (".env.example", ".env.local.example"):
+        for line in (root / example).read_text().splitlines():
+            name, sep, value = line.partition("=")
+            if sep and not line.startswith("#"):
+                monkeypatch.setenv(name.strip(), value.strip())
+        monkeypatch.setenv("ERPLAKE_ENV", "development")  # default secrets are fine here
+        assert load_settings(), example
+
+
+def _alembic_offline(cwd: Path) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    alembic = [sys.executable, "-m", "alembic", "-c", str(root / "alembic.ini")]
+    return subprocess.run(
+        [*alembic, "upgrade", "head", "--sql"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_alembic_reads_database_url_from_env_local_like_erplake_migrate(tmp_path: Path) -> None:
+    missing = _alembic_offline(tmp_path)
+    assert missing.returncode != 0
+    assert "DATABASE_URL is not set" in missing.stderr
+
+    (tmp_path / ".env.local").write_text("DATABASE_URL=postgresql://erplake@db.invalid/erplake\n")
+    offline = _alembic_offline(tmp_path)  # --sql: renders the SQL, connects nowhere
+    assert offline.returncode == 0, offline.stderr[-2000:]
+    assert "CREATE TABLE" in offline.stdout
+
+    (tmp_path / ".env.local").write_text("DATABASE_URL=mysql://erplake@db/erplake\n")
+    wrong = _alembic_offline(tmp_path)
+    assert wrong.returncode != 0
+    assert "DATABASE_URL" in wrong.stderr

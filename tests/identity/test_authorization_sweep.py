@@ -32,6 +32,9 @@ PUBLIC = {
 # Routes for any signed-in user, whatever their permissions.
 SIGNED_IN_ONLY = {
     ("api", "GET", "/auth/me"),
+    # A job's progress: visible to whoever started it and to holders of the
+    # permission the job names (checked in erplake.core.progress).
+    ("api", "GET", "/jobs/{job_id}"),
 }
 
 

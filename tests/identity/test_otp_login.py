@@ -216,3 +216,50 @@ async def test_non_mobile_numbers_are_refused_with_422(client_for, phone: str, w
         answer = await api.post("/auth/otp/start", json={"phone": phone})
     assert answer.status_code == 422
     assert why in answer.json()["error"]["message"]
+
+
+async def test_code_survives_a_whatsapp_outage_and_arrives_on_retry(
+    client_for, parent, resources, fake_whatsapp, drain_outbox
+) -> None:
+    from sqlalchemy import text
+
+    fake, fake_settings = fake_whatsapp
+    fake.fail_next(10, status=503)  # Gupshup down for every try of the first run
+    async with client_for("api") as api:
+        await api.post("/auth/otp/start", json={"phone": PARENT_PHONE})
+    await drain_outbox(fake_settings)
+    assert fake.last_to(PARENT_PHONE) is None
+    async with resources.engine.begin() as conn:
+        status = (await conn.execute(text("SELECT status FROM outbox_jobs"))).scalar_one()
+        assert status == "pending"  # backing off, not given up
+        await conn.execute(text("UPDATE outbox_jobs SET run_after = NULL"))
+    fake.fail_next(0)
+    code = await _code_sent_to(fake, drain_outbox, fake_settings)
+    async with client_for("api") as api:
+        verified = await api.post("/auth/otp/verify", json={"phone": PARENT_PHONE, "code": code})
+    assert verified.status_code == 200
+
+
+async def test_sign_in_is_audited(
+    client_for, parent, resources, fake_whatsapp, drain_outbox
+) -> None:
+    from sqlalchemy import text
+
+    fake, fake_settings = fake_whatsapp
+    async with client_for("api") as api:
+        await api.post("/auth/otp/start", json={"phone": PARENT_PHONE})
+        code = await _code_sent_to(fake, drain_outbox, fake_settings)
+        await api.post(
+            "/auth/otp/verify",
+            json={"phone": PARENT_PHONE, "code": code},
+            headers={"X-Request-ID": "req-login-1"},
+        )
+    async with resources.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT action, request_id, host(ip), actor_user_id FROM audit_log")
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("auth.login", "req-login-1", "203.0.113.7", parent.user_id)
+    ]

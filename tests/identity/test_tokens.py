@@ -164,3 +164,22 @@ async def test_unknown_refresh_token_is_refused(client_for) -> None:
         answer = await api.post("/auth/refresh", json={"refresh_token": "x" * 43})
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "refresh_invalid"
+
+
+async def test_reuse_also_ends_the_thiefs_access_token_and_is_audited(
+    client_for, teacher_tokens, resources
+) -> None:
+    from sqlalchemy import text
+
+    async with client_for("api") as api:
+        stolen = teacher_tokens["access_token"]
+        await api.post("/auth/refresh", json={"refresh_token": teacher_tokens["refresh_token"]})
+        assert (await _me(client_for, stolen)).status_code == 200
+        reused = await api.post(
+            "/auth/refresh", json={"refresh_token": teacher_tokens["refresh_token"]}
+        )
+    assert reused.status_code == 401
+    assert (await _me(client_for, stolen)).status_code == 401
+    async with resources.engine.connect() as conn:
+        actions = (await conn.execute(text("SELECT action FROM audit_log"))).scalars().all()
+    assert "auth.refresh_reused" in actions

@@ -203,11 +203,48 @@ async def test_users_of_another_school_are_invisible(client_for, admin, resource
     assert poke.status_code == 404
 
 
-async def test_me_for_a_parent_lists_children_key_and_for_teacher_sections(
-    client_for, make_user
-) -> None:
+async def test_me_answers_a_user_with_no_children_or_sections(client_for, make_user) -> None:
     parent = await make_user("parent")
     async with client_for("api") as api:
         me = await api.get("/auth/me", headers=parent.headers)
     assert me.status_code == 200
     assert "children" in me.json() and "sections" in me.json()
+
+
+async def test_users_manage_alone_cannot_make_admins(client_for, admin, make_user) -> None:
+    async with client_for("api") as api:
+        created = await api.post(
+            "/roles",
+            json={"name": "office", "permissions": ["users:manage", "school:read"]},
+            headers=admin.headers,
+        )
+        assert created.status_code == 201
+        clerk = await make_user("office")
+        someone = await make_user("teacher")
+        escalate = await api.put(
+            f"/users/{someone.user_id}/roles", json={"roles": ["admin"]}, headers=clerk.headers
+        )
+        self_escalate = await api.put(
+            f"/users/{clerk.user_id}/roles", json={"roles": ["admin"]}, headers=clerk.headers
+        )
+        by_admin = await api.put(
+            f"/users/{someone.user_id}/roles", json={"roles": ["admin"]}, headers=admin.headers
+        )
+    assert escalate.status_code == self_escalate.status_code == 403
+    assert by_admin.status_code == 200
+
+
+async def test_the_last_admin_cannot_be_removed_or_deactivated(
+    client_for, admin, make_user
+) -> None:
+    other = await make_user("admin")
+    async with client_for("api") as api:
+        demote_other = await api.put(
+            f"/users/{other.user_id}/roles", json={"roles": ["teacher"]}, headers=admin.headers
+        )
+        assert demote_other.status_code == 200  # one admin is left
+        demote_last = await api.put(
+            f"/users/{admin.user_id}/roles", json={"roles": ["teacher"]}, headers=admin.headers
+        )
+    assert demote_last.status_code == 409
+    assert "at least one active admin" in demote_last.json()["error"]["message"]

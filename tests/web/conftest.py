@@ -4,6 +4,10 @@ The server shares the machine's PostgreSQL and Redis (the `server_urls` fixture)
 a fresh scratch database, and a Redis database of its own so that its worker never
 picks up another test's jobs and its rate limits never leak into other tests.
 Everything started here is stopped here, whether the test passed or not.
+
+They need Node.js/npm (to build apps/web) and Debian's /usr/bin/chromium. On a
+developer machine without them the tests are skipped with the reason; when the
+environment variable CI is set (`.ci/run` sets it) a missing tool fails them instead.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -46,6 +51,37 @@ SERVER_START_SECONDS = 120
 # Redis databases 1.. belong to the xdist workers' ordinary tests (tests/conftest.py);
 # the e2e servers count down from the top of the default 16.
 E2E_REDIS_TOP_DB = 15
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _missing_tool(reason: str) -> NoReturn:
+    """Skip on a developer machine; fail in CI, which must run the browser tests."""
+    if _in_ci():
+        pytest.fail(f"{reason} (CI is set: the browser tests must run here)")
+    pytest.skip(f"{reason}; browser tests skipped (they run in CI)")
+
+
+def _missing_prerequisite() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing: apt-get install -y chromium"
+    if shutil.which("npm") is None and _dist_is_stale():
+        return "npm is not installed: the e2e tests need Node.js/npm to build apps/web"
+    return None
+
+
+def check_e2e_prerequisites() -> None:
+    reason = _missing_prerequisite()
+    if reason is not None:
+        _missing_tool(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def e2e_prerequisites() -> None:
+    """Checked before anything is built or started."""
+    check_e2e_prerequisites()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -85,7 +121,7 @@ def _dist_is_stale() -> bool:
 def _npm(*args: str) -> None:
     npm = shutil.which("npm")
     if npm is None:
-        pytest.fail("npm is not installed: the e2e tests need Node.js to build apps/web")
+        _missing_tool("npm is not installed: the e2e tests need Node.js/npm to build apps/web")
     result = subprocess.run([npm, *args], cwd=WEB, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         output = f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -224,7 +260,7 @@ def erplake_server(
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, driven by Playwright (never a downloaded browser)."""
     if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: apt-get install -y chromium")
+        _missing_tool(f"{CHROMIUM} is missing: apt-get install -y chromium")
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(
