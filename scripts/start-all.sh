@@ -182,17 +182,18 @@ start_web() {
     info "web: already running (pid $(read_state web.pid), port $(read_state web.port))"
     return
   fi
-  if [[ ! -d "$web/node_modules" ]] || ((REBUILD)); then
-    info "web: npm ci"
-    # The same lock as the browser tests' build, so two installs never interleave.
-    local lock="${TMPDIR:-/tmp}/erplake-web-build.lock"
-    if command -v flock >/dev/null 2>&1; then
-      (cd "$web" && flock "$lock" npm ci --no-audit --no-fund) >>"$LOG_DIR/web.log" 2>&1 ||
-        die "npm ci failed (log: $LOG_DIR/web.log)"
-    else
-      (cd "$web" && npm ci --no-audit --no-fund) >>"$LOG_DIR/web.log" 2>&1 ||
-        die "npm ci failed (log: $LOG_DIR/web.log)"
-    fi
+  # Installed when vite is missing (or on --rebuild), under the same lock as the
+  # browser tests' build: the check and the install happen together, so a second
+  # installer never sees a half-written node_modules as ready.
+  local lock="${TMPDIR:-/tmp}/erplake-web-build.lock" install
+  # shellcheck disable=SC2016 # expanded by the inner sh, not here
+  install='if [ "$1" = 1 ] || [ ! -x node_modules/.bin/vite ]; then echo "web: npm ci"; npm ci --no-audit --no-fund; fi'
+  if command -v flock >/dev/null 2>&1; then
+    (cd "$web" && flock "$lock" sh -c "$install" sh "$REBUILD") >>"$LOG_DIR/web.log" 2>&1 ||
+      die "npm ci failed (log: $LOG_DIR/web.log)"
+  else
+    (cd "$web" && sh -c "$install" sh "$REBUILD") >>"$LOG_DIR/web.log" 2>&1 ||
+      die "npm ci failed (log: $LOG_DIR/web.log)"
   fi
   port="$(find_free_port "$WEB_PORT")"
   [[ "$port" == "$WEB_PORT" ]] || warn "web: port $WEB_PORT is busy; using $port"
