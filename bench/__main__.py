@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 
 from bench.common import Row, Servers, print_table
+from bench.scenarios_chat import chat_rows
 from bench.scenarios_foundation import foundation_rows
 from bench.scenarios_identity import identity_rows
 from bench.scenarios_pdfs import pdf_rows
+from bench.scenarios_records import records_rows
 from bench.scenarios_run import run_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,10 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
-    parser.add_argument("--only", help="comma-separated groups: foundation,identity,run,pdfs")
+    parser.add_argument(
+        "--only", help="comma-separated groups: foundation,identity,records,chat,run,pdfs"
+    )
     parser.add_argument("--seconds", type=float, default=3.0, help="load duration per scenario")
     args = parser.parse_args()
-    groups = set((args.only or "foundation,identity,run,pdfs").split(","))
+    groups = set((args.only or "foundation,identity,records,chat,run,pdfs").split(","))
 
     rows: list[Row] = []
     with Servers.open(ROOT) as servers:
@@ -36,6 +40,10 @@ def main() -> None:
             rows += asyncio.run(foundation_rows(servers, seconds=args.seconds))
         if "identity" in groups:
             rows += asyncio.run(identity_rows(servers, seconds=args.seconds))
+        if "records" in groups:
+            rows += asyncio.run(records_rows(servers, seconds=args.seconds))
+        if "chat" in groups:
+            rows += asyncio.run(chat_rows(servers, seconds=args.seconds))
     if "run" in groups:
         rows += run_rows(ROOT)
     if "pdfs" in groups:

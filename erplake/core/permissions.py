@@ -12,6 +12,8 @@ class P(StrEnum):
     attendance_read = "attendance:read"
     attendance_mark = "attendance:mark"
     attendance_edit = "attendance:edit"
+    leave_apply = "leave:apply"
+    leave_approve = "leave:approve"
     fees_read = "fees:read"
     fees_manage = "fees:manage"
     payments_record = "payments:record"
@@ -34,6 +36,8 @@ DESCRIPTIONS: dict[P, str] = {
     P.attendance_read: "See attendance registers and reports",
     P.attendance_mark: "Mark attendance for assigned sections",
     P.attendance_edit: "Edit attendance after the day, within the allowed window",
+    P.leave_apply: "Apply for leave for one's own children",
+    P.leave_approve: "Approve or reject leave for one's sections (the whole school for staff)",
     P.fees_read: "See fee structures, concessions and late-fee rules",
     P.fees_manage: "Set fee heads, structures, concessions and late-fee rules",
     P.payments_record: "Record counter payments and issue receipts",
@@ -61,6 +65,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[P]]] = {
                 P.students_read,
                 P.attendance_read,
                 P.attendance_edit,
+                P.leave_approve,
                 P.fees_read,
                 P.invoices_read,
                 P.chat_use,
@@ -95,6 +100,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[P]]] = {
                 P.students_read,
                 P.attendance_read,
                 P.attendance_mark,
+                P.leave_approve,
                 P.chat_use,
                 P.ai_use,
             }
@@ -102,7 +108,16 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[P]]] = {
     ),
     "parent": (
         "Sees own children's records, pays fees, chats with teachers",
-        frozenset({P.school_read, P.students_read, P.attendance_read, P.invoices_read, P.chat_use}),
+        frozenset(
+            {
+                P.school_read,
+                P.students_read,
+                P.attendance_read,
+                P.leave_apply,
+                P.invoices_read,
+                P.chat_use,
+            }
+        ),
     ),
     "student": (
         "Sees own records",

@@ -13,11 +13,33 @@ ROLES = ("api", "ai", "notify", "billing")
 
 
 def api_routers(settings: Settings) -> list[APIRouter]:
+    from erplake.academics.router import router as academics
+    from erplake.attendance.router import leave_router as leave
+    from erplake.attendance.router import router as attendance
     from erplake.audit.router import router as audit
+    from erplake.chat.router import router as chat
+    from erplake.core.progress import router as jobs
     from erplake.identity.router import admin, auth
     from erplake.schools.router import router as schools
+    from erplake.social.router import router as social
+    from erplake.students.router import guardians, promotions
+    from erplake.students.router import router as students
 
-    return [auth, admin, schools, audit]
+    return [
+        auth,
+        admin,
+        schools,
+        audit,
+        academics,
+        students,
+        guardians,
+        promotions,
+        attendance,
+        leave,
+        jobs,
+        chat,
+        social,
+    ]
 
 
 def ai_routers(settings: Settings) -> list[APIRouter]:
