@@ -102,7 +102,7 @@ async def register(
                 ),
             )
             .outerjoin(AttendanceCode, _present)
-            .where(Enrolment.section_id == section.id)
+            .where(Enrolment.section_id == section.id, Student.status == "active")
             .order_by(Enrolment.roll_number.asc().nulls_last(), Student.name)
         )
     ).all()

@@ -285,8 +285,10 @@ _UPSERT = text(
         FROM unnest(CAST(:students AS uuid[]), CAST(:sections AS uuid[]),
                     CAST(:codes AS text[])) AS t(student_id, section_id, code)
     ), enrolled AS (
+        -- Only pupils still at school: one who left is not marked (nor alerted).
         SELECT s.* FROM submitted s
         JOIN enrolments e ON e.student_id = s.student_id AND e.section_id = s.section_id
+        JOIN students st ON st.id = s.student_id AND st.status = 'active'
     ), previous AS (
         SELECT r.student_id, r.code FROM attendance_records r
         JOIN enrolled USING (student_id)

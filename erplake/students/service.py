@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -710,7 +711,8 @@ async def _resolve_guardian(
 ) -> uuid.UUID:
     if link.guardian_id is not None:
         return (await _get_guardian(session, school_id=school_id, guardian_id=link.guardian_id)).id
-    assert link.name is not None and link.phone is not None  # the schema checked it
+    if link.name is None or link.phone is None:
+        raise Unprocessable("a new guardian needs a name and a phone number")
     phone = parse_mobile(link.phone)
     existing = (
         await session.execute(
@@ -745,30 +747,55 @@ def _guardian_snapshot(guardian: Guardian) -> dict[str, Any]:
     }
 
 
-async def _guardian_out(session: AsyncSession, guardian: Guardian) -> GuardianOut:
-    children = (
-        await session.execute(
-            select(Student.id, Student.name, Student.admission_number, StudentGuardian.is_primary)
-            .join(StudentGuardian, StudentGuardian.student_id == Student.id)
-            .where(StudentGuardian.guardian_id == guardian.id)
-            .order_by(Student.name)
+async def _guardians_out(
+    session: AsyncSession, guardians: Sequence[Guardian], principal: Principal | None
+) -> list[GuardianOut]:
+    """Guardians with their children, in one query for the whole page. Only the
+    children the caller may see are listed: a teacher looking up a parent of one
+    of their pupils does not learn about brothers and sisters in other sections.
+    `principal=None` is a writer's view of the whole school."""
+    if not guardians:
+        return []
+    stmt = (
+        select(
+            StudentGuardian.guardian_id,
+            Student.id,
+            Student.name,
+            Student.admission_number,
+            StudentGuardian.is_primary,
         )
-    ).all()
-    return GuardianOut(
-        id=guardian.id,
-        name=guardian.name,
-        relation=guardian.relation,
-        phone=guardian.phone,
-        whatsapp_opt_in=guardian.whatsapp_opt_in,
-        preferred_language=guardian.preferred_language,
-        is_active=guardian.is_active,
-        children=[
-            ChildOfGuardian(
-                id=c.id, name=c.name, admission_number=c.admission_number, is_primary=c.is_primary
-            )
-            for c in children
-        ],
+        .join(StudentGuardian, StudentGuardian.student_id == Student.id)
+        .where(StudentGuardian.guardian_id.in_([g.id for g in guardians]))
+        .order_by(Student.name)
     )
+    if principal is not None:
+        stmt = stmt.where(student_filter(principal, StudentGuardian.student_id))
+    children: dict[uuid.UUID, list[ChildOfGuardian]] = {g.id: [] for g in guardians}
+    for guardian_id, sid, name, admission_number, is_primary in (await session.execute(stmt)).all():
+        children[guardian_id].append(
+            ChildOfGuardian(
+                id=sid, name=name, admission_number=admission_number, is_primary=is_primary
+            )
+        )
+    return [
+        GuardianOut(
+            id=g.id,
+            name=g.name,
+            relation=g.relation,
+            phone=g.phone,
+            whatsapp_opt_in=g.whatsapp_opt_in,
+            preferred_language=g.preferred_language,
+            is_active=g.is_active,
+            children=children[g.id],
+        )
+        for g in guardians
+    ]
+
+
+async def _guardian_out(
+    session: AsyncSession, guardian: Guardian, principal: Principal | None = None
+) -> GuardianOut:
+    return (await _guardians_out(session, [guardian], principal))[0]
 
 
 def _visible_guardians(stmt: Any, principal: Principal) -> Any:
@@ -796,7 +823,7 @@ async def list_guardians(
             condition = condition | Guardian.phone.like(f"%{digits}%")
         stmt = stmt.where(condition)
     rows, total = await paginate_rows(session, stmt.order_by(Guardian.name, Guardian.id), page)
-    return [await _guardian_out(session, row[0]) for row in rows], total
+    return await _guardians_out(session, [row[0] for row in rows], principal), total
 
 
 async def guardian_detail(
@@ -809,7 +836,7 @@ async def guardian_detail(
     ).scalar_one_or_none()
     if guardian is None:
         raise GuardianNotFound("guardian not found")
-    return await _guardian_out(session, guardian)
+    return await _guardian_out(session, guardian, principal)
 
 
 async def create_guardian(

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import String, any_, literal, select, text
@@ -28,6 +29,7 @@ from erplake.academics import service as academics
 from erplake.audit import service as audit
 from erplake.audit.service import Actor
 from erplake.core import jobs, progress
+from erplake.core.db import on_commit
 from erplake.core.errors import AppError, Conflict, Unprocessable
 from erplake.core.jobs import JobContext
 from erplake.core.permissions import P
@@ -524,18 +526,23 @@ async def validate(
 Progress = Callable[[int], Awaitable[None]]
 
 
+# Rows per round of set-based statements (and per progress report).
+WRITE_CHUNK = 1000
+
+
 async def write_roster(
     session: AsyncSession,
     *,
     school_id: uuid.UUID,
     academic_year_id: uuid.UUID,
     rows: Sequence[RosterRow],
-    chunk: int = 1000,
+    chunk: int | None = None,
     on_progress: Progress | None = None,
 ) -> dict[str, int]:
     """Write valid rows: guardians (a phone already on file is that guardian), students,
     their links and this year's enrolments. Set-based, in the caller's transaction."""
     counts = {"students": 0, "guardians_created": 0, "enrolments": 0}
+    chunk = chunk or WRITE_CHUNK
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
         counts["guardians_created"] += await _write_guardians(session, school_id, part)
@@ -858,7 +865,9 @@ async def run_import(
             on_progress=report,
         )
     except AppError as exc:
-        # Refused for good: say why; retrying cannot help. Nothing was written.
+        # Refused for good: say why; retrying cannot help. Roll back whatever was
+        # flushed before the refusal, so all rows or none are written.
+        await ctx.session.rollback()
         await progress.fail(
             ctx.sessionmaker,
             progress_id,
@@ -892,4 +901,5 @@ async def run_import(
     await progress.finish(
         ctx.session, progress_id, result=counts, message=f"imported {counts['students']} students"
     )
-    await storage.delete(storage_key)
+    # The uploaded file goes once the import has committed (a retry needs it).
+    on_commit(ctx.session, partial(storage.delete, storage_key))

@@ -125,3 +125,29 @@ async def test_absent_again_before_sending_sends_exactly_one(
             )
     assert await drain_outbox(fake_settings) == 1
     assert len(fake.messages_to("+919810000001")) == 1
+
+
+async def test_a_pupil_who_left_is_neither_marked_nor_alerted(
+    client_for, records, no_delay, fake_whatsapp, drain_outbox
+) -> None:
+    fake, fake_settings = fake_whatsapp
+    async with client_for("api") as api:
+        left = await api.post(
+            f"/students/{records.students['Aarav']}/deactivate",
+            json={"status": "left"},
+            headers=records.admin.headers,
+        )
+        assert left.status_code == 200
+        answer = await api.post(
+            "/attendance/bulk",
+            json=register(records, "6-A", {"Aarav": "A"}),
+            headers=records.sunita.headers,
+        )
+        day_register = await api.get(
+            f"/attendance/register?section_id={records.sections['6-A']}",
+            headers=records.sunita.headers,
+        )
+    assert answer.status_code in (404, 422)  # not on the register any more
+    await drain_outbox(fake_settings)
+    assert fake.messages_to("+919810000001") == []
+    assert "Aarav" not in day_register.text

@@ -293,3 +293,37 @@ def _forget_students(database_url: str) -> None:
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         conn.execute("DELETE FROM students")
         conn.execute("DELETE FROM guardians")
+
+
+async def test_a_refusal_midway_through_writing_keeps_nothing(
+    client_for, records, drain_outbox, settings, monkeypatch
+) -> None:
+    """A clash found while writing (after some rows were flushed) rolls back all."""
+    from erplake.core.errors import Conflict
+    from erplake.students import spreadsheet
+
+    original = spreadsheet._write_students
+    calls = 0
+
+    async def clash_on_second_chunk(session, school_id, part):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Conflict("admission number taken meanwhile")
+        return await original(session, school_id, part)
+
+    monkeypatch.setattr(spreadsheet, "_write_students", clash_on_second_chunk)
+    monkeypatch.setattr(spreadsheet, "WRITE_CHUNK", 1)
+    rows = [_row(), _row(admission_number="GV-501", name="Adil Ahmed", roll_number="11")]
+    h = records.admin.headers
+    async with client_for("api") as api:
+        before = await _count_students(api, h)
+        guardians_before = (await api.get("/guardians", headers=h)).json()["total"]
+        job = (await api.post("/students/import", files=_upload(_csv(rows)), headers=h)).json()
+        await drain_outbox(settings)
+        failed = (await api.get(job["status_url"], headers=h)).json()
+        after = await _count_students(api, h)
+        guardians_after = (await api.get("/guardians", headers=h)).json()["total"]
+    assert failed["status"] == "failed"
+    assert calls == 2, "the import never reached its second chunk"
+    assert (after, guardians_after) == (before, guardians_before)
