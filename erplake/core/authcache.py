@@ -76,7 +76,12 @@ class EpochCache:
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(CHANNEL)
-                async for message in pubsub.listen():
+                while True:
+                    # Polled with a timeout of its own: the client's socket timeout
+                    # would otherwise end a quiet subscription every few seconds.
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is None:
+                        continue
                     if message["type"] == "subscribe":
                         # Whatever was cached may have missed updates while we
                         # were not subscribed: start again from Redis.

@@ -69,3 +69,16 @@ async def test_without_a_live_subscription_every_read_asks_redis(settings) -> No
     finally:
         await cache.close()
         await cache.redis.aclose()
+
+
+async def test_a_quiet_subscription_stays_live_past_the_socket_timeout(settings) -> None:
+    cache = EpochCache(aioredis.Redis.from_url(settings.redis_url, socket_timeout=0.3))
+    try:
+        await _live(cache)
+        generation = cache._generation
+        await asyncio.sleep(1.2)  # four socket timeouts without a message
+        assert cache.live
+        assert cache._generation == generation  # never dropped and re-subscribed
+    finally:
+        await cache.close()
+        await cache.redis.aclose()
