@@ -89,6 +89,7 @@ class Servers:
             "JWT_SECRET": BENCH_JWT_SECRET,
             "LOG_LEVEL": "WARNING",
             "DB_POOL_SIZE": "10",
+            "DB_MAX_OVERFLOW": "0",
         }
         try:
             yield cls(database_url=db_url, redis_url=redis_url, admin_url=admin, env=env)
