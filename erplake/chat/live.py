@@ -16,7 +16,7 @@ Protocol (JSON text frames on `/chat/ws`):
 
 Close codes: 4401 not signed in, or the token expired (sign in again, reconnect and
 resume); 4403 no `chat:use`; 4400 a frame the server does not understand; 1013 the
-client fell too far behind (reconnect and resume).
+client fell too far behind, or live delivery is unavailable (reconnect and resume).
 
 No gap, no duplicate. A message is published only after its transaction commits,
 and publishing is best effort: the database is the record. Each socket keeps, per
@@ -60,11 +60,13 @@ CHANNEL = "chat:events"
 AUTH_TIMEOUT_SECONDS = 10.0
 QUEUE_LIMIT = 2000
 RECONNECT_SECONDS = 1.0
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_FRAME = 4400
 CLOSE_TOO_SLOW = 1013
+CLOSE_TRY_LATER = 1013
 
 
 # ---- publishing (after the commit: never announce what may still roll back) ----------
@@ -128,7 +130,7 @@ class ChatHub:
             self._subscribed.clear()
             self._task = asyncio.get_running_loop().create_task(self._listen())
         # Events published from here on reach the socket's queue.
-        await self._subscribed.wait()
+        await asyncio.wait_for(self._subscribed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
 
     async def leave(self, socket: LiveSocket) -> None:
         school = self._sockets.get(socket.principal.school_id)
@@ -336,8 +338,8 @@ class LiveSocket:
         while True:
             try:
                 frame = await self.websocket.receive_json()
-            except ValueError:
-                raise BadFrame("frames must be JSON") from None
+            except (ValueError, KeyError):
+                raise BadFrame("frames must be JSON text") from None
             kind = frame.get("type") if isinstance(frame, dict) else None
             if kind == "resume":
                 await self._queue.put(
@@ -364,7 +366,7 @@ async def serve(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         hello = await asyncio.wait_for(websocket.receive_json(), AUTH_TIMEOUT_SECONDS)
-    except (TimeoutError, ValueError, WebSocketDisconnect):
+    except (TimeoutError, ValueError, KeyError, WebSocketDisconnect):
         await _close(websocket, CLOSE_UNAUTHENTICATED, "send {type: auth, token} first")
         return
     if not isinstance(hello, dict) or hello.get("type") != "auth":
@@ -388,9 +390,13 @@ async def serve(websocket: WebSocket) -> None:
 
     socket = LiveSocket(websocket, principal, websocket.app.state.read_sessionmaker)
     hub = hub_for(websocket.app)
-    await hub.join(socket)
     tasks: list[asyncio.Task[Any]] = []
     try:
+        try:
+            await hub.join(socket)
+        except TimeoutError:
+            await _close(websocket, CLOSE_TRY_LATER, "live delivery is unavailable; retry")
+            return
         await socket.start(cursors)
         tasks = [
             asyncio.create_task(socket.deliver()),

@@ -242,3 +242,31 @@ async def test_a_body_longer_than_4000_characters_is_refused_by_the_database(
             sender,
             "x" * 4001,
         )
+
+
+async def test_sends_into_one_conversation_take_turns_within_a_process() -> None:
+    from erplake.chat.service import ConversationTurns
+
+    turns = ConversationTurns()
+    busy, quiet = uuid.uuid4(), uuid.uuid4()
+    running = {busy: 0, quiet: 0}
+    most = {busy: 0, quiet: 0}
+    release = asyncio.Event()
+
+    async def send(conversation_id: uuid.UUID) -> None:
+        async with turns.of(conversation_id):
+            running[conversation_id] += 1
+            most[conversation_id] = max(most[conversation_id], running[conversation_id])
+            await release.wait()
+            running[conversation_id] -= 1
+
+    burst = [asyncio.ensure_future(send(busy)) for _ in range(20)]
+    await asyncio.sleep(0.01)
+    # The busy conversation is at its limit; another one is not held up by it.
+    quiet_send = asyncio.ensure_future(send(quiet))
+    await asyncio.sleep(0.01)
+    assert running == {busy: ConversationTurns.IN_FLIGHT, quiet: 1}
+    release.set()
+    await asyncio.gather(*burst, quiet_send)
+    assert most[busy] == ConversationTurns.IN_FLIGHT
+    assert turns._gates == {}  # nothing left behind
