@@ -19,7 +19,7 @@ class PageParams(BaseModel):
     offset: int = 0
 
 
-def _page_params(
+async def _page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")] = 50,
     offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
 ) -> PageParams:
