@@ -204,9 +204,15 @@ def _cursors(raw: Any) -> dict[uuid.UUID, int]:
     if not isinstance(raw, dict) or len(raw) > 10_000:
         raise BadFrame("cursors must be an object of conversation id → sequence")
     try:
-        return {uuid.UUID(k): max(0, int(v)) for k, v in raw.items()}
-    except (ValueError, TypeError):
+        cursors = {uuid.UUID(k): max(0, int(v)) for k, v in raw.items()}
+    except (ValueError, TypeError, OverflowError):
         raise BadFrame("cursors must be an object of conversation id → sequence") from None
+    if any(v > MAX_SEQUENCE for v in cursors.values()):
+        raise BadFrame("a cursor is beyond any sequence")
+    return cursors
+
+
+MAX_SEQUENCE = 2**63 - 1
 
 
 class LiveSocket:
@@ -279,12 +285,15 @@ class LiveSocket:
         self._cursors = {cid: min(cursors.get(cid, last), last) for cid, last in newest.items()}
         self._started = True
         await self._send({"type": "ready", "conversations": {str(k): v for k, v in newest.items()}})
-        await self._resume(cursors)
+        await self._resume({cid: self._cursors[cid] for cid in cursors if cid in self._cursors})
 
     async def _resume(self, cursors: dict[uuid.UUID, int]) -> None:
+        # A cursor past the conversation's newest message (a stale client cache, a
+        # restored database) would hide every live message up to it: cap it.
+        newest = await self._newest() if cursors else {}
         for conversation_id, cursor in cursors.items():
             if conversation_id in self._cursors:
-                self._cursors[conversation_id] = cursor
+                self._cursors[conversation_id] = min(cursor, newest.get(conversation_id, 0))
                 await self._catch_up(conversation_id)
 
     async def _resync(self) -> None:

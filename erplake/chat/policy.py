@@ -26,7 +26,7 @@ from erplake.core.security import Principal
 from erplake.models.academics import TeacherAssignment
 from erplake.models.identity import Role, RolePermission, User, UserRole
 from erplake.models.students import Enrolment, Guardian, Student, StudentGuardian
-from erplake.students.scopes import guardian_student_ids, sees_whole_school
+from erplake.students.scopes import guardian_student_ids
 
 NOT_STAFF_ROLES = frozenset({"parent", "student"})
 
@@ -36,8 +36,9 @@ def is_staff(principal: Principal) -> bool:
 
 
 def may_manage_section_groups(principal: Principal) -> bool:
-    """School-wide staff may set up any section's group (a class teacher their own)."""
-    return sees_whole_school(principal)
+    """Who may set up any section's group (and so read it) is a permission of its
+    own, not "any staff role": a class teacher sets up their own section's only."""
+    return principal.has(P.chat_manage)
 
 
 # ---- the relationships, as subqueries of user ids ------------------------------

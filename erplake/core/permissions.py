@@ -19,6 +19,7 @@ class P(StrEnum):
     payments_record = "payments:record"
     invoices_read = "invoices:read"
     chat_use = "chat:use"
+    chat_manage = "chat:manage"
     social_manage = "social:manage"
     campaigns_send = "campaigns:send"
     ai_use = "ai:use"
@@ -43,6 +44,7 @@ DESCRIPTIONS: dict[P, str] = {
     P.payments_record: "Record counter payments and issue receipts",
     P.invoices_read: "See invoices, payments and receipts",
     P.chat_use: "Use parent-teacher chat",
+    P.chat_manage: "Set up any section's parent group",
     P.social_manage: "Manage the school's social posts",
     P.campaigns_send: "Send WhatsApp campaigns",
     P.ai_use: "Ask for AI drafts",
@@ -69,6 +71,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[P]]] = {
                 P.fees_read,
                 P.invoices_read,
                 P.chat_use,
+                P.chat_manage,
                 P.campaigns_send,
                 P.ai_use,
                 P.ai_approve,

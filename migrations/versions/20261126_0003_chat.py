@@ -300,9 +300,23 @@ def upgrade() -> None:
             unique=False,
             postgresql_using="gin",
         )
+    # Setting up any section's group (and so reading it) is a permission of its own,
+    # granted to the built-in roles of schools that already exist.
+    op.execute(
+        """
+        INSERT INTO permissions (code, description) VALUES
+            ('chat:manage', 'Set up any section''s parent group')
+        ON CONFLICT (code) DO NOTHING;
+        INSERT INTO role_permissions (role_id, permission_code)
+        SELECT r.id, 'chat:manage' FROM roles r
+        WHERE r.is_builtin AND r.name IN ('admin', 'principal')
+        ON CONFLICT DO NOTHING;
+        """
+    )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM permissions WHERE code = 'chat:manage'")
     for config in ("english", "simple"):
         op.drop_index(f"ix_social_posts_search_{config}", table_name="social_posts")
     op.drop_index(op.f("ix_social_posts_school_id"), table_name="social_posts")

@@ -436,3 +436,55 @@ async def test_only_the_owner_changes_a_group(client_for, chat_school: ChatSchoo
     assert by_owner.json()["title"] == "Sports day 2026"
     assert by_owner.json()["announcements_only"] is True
     assert member_posts.status_code == 403
+
+
+async def test_a_staff_role_without_chat_manage_cannot_take_over_a_section_group(
+    client_for, chat_school: ChatSchool, make_user: Any
+) -> None:
+    s = chat_school
+    section = s.records.sections["6-A"]
+    async with client_for("api") as api:
+        role = await api.post(
+            "/roles",
+            json={"name": "coordinator", "permissions": ["chat:use", "school:read"]},
+            headers=s.admin.headers,
+        )
+        assert role.status_code == 201
+        coordinator = await make_user("coordinator")
+        refused = await api.put(
+            f"/chat/sections/{section}/group", json={}, headers=coordinator.headers
+        )
+        principal = await make_user("principal")
+        allowed = await api.put(
+            f"/chat/sections/{section}/group", json={}, headers=principal.headers
+        )
+    assert refused.status_code == 403
+    assert allowed.status_code in (200, 201), allowed.text
+
+
+async def test_a_stranger_can_neither_send_nor_edit(client_for, chat_school: ChatSchool) -> None:
+    s = chat_school
+    async with client_for("api") as api:
+        convo = await api.post(
+            "/chat/conversations/direct",
+            json={"user_id": str(s.sunita.user_id)},
+            headers=s.vikram.headers,
+        )
+        cid = convo.json()["id"]
+        sent = await api.post(
+            f"/chat/conversations/{cid}/messages", json={"body": "hello"}, headers=s.vikram.headers
+        )
+        by_stranger = await api.post(
+            f"/chat/conversations/{cid}/messages",
+            json={"body": "let me in"},
+            headers=s.kiran.headers,
+        )
+        edit_by_stranger = await api.patch(
+            f"/chat/messages/{sent.json()['id']}",
+            json={"body": "changed"},
+            headers=s.kiran.headers,
+        )
+        page = await api.get(f"/chat/conversations/{cid}/messages", headers=s.vikram.headers)
+    assert by_stranger.status_code == 404
+    assert edit_by_stranger.status_code == 404
+    assert [m["body"] for m in page.json()["items"]] == ["hello"]
