@@ -138,17 +138,19 @@ async def delete_post(
 
 
 # Posts are few per school: the GIN index finds the matches, the school filter
-# keeps this school's. ts_headline runs only for the page returned.
+# keeps this school's. The query is written inline (not joined from a subquery)
+# so the planner can use the GIN index. ts_headline runs only for the page returned.
 _SEARCH_POSTS = """
 SELECT hit.id, hit.platform, hit.title, hit.created_at, hit.rank,
-       ts_headline('{lang}'::regconfig, {escaped_text}, hit.query, :options) AS headline
+       ts_headline('{lang}'::regconfig, {escaped_text},
+                   websearch_to_tsquery('{lang}'::regconfig, :q), :options) AS headline
 FROM (
-    SELECT p.id, p.platform, p.title, p.created_at, q.query,
+    SELECT p.id, p.platform, p.title, p.created_at,
            coalesce(p.published_at, p.created_at) AS at,
-           ts_rank(p.search_{lang}, q.query) AS rank
-    FROM (SELECT websearch_to_tsquery('{lang}'::regconfig, :q) AS query) AS q
-    JOIN social_posts AS p ON p.search_{lang} @@ q.query
-    WHERE p.school_id = :school_id
+           ts_rank(p.search_{lang}, websearch_to_tsquery('{lang}'::regconfig, :q)) AS rank
+    FROM social_posts AS p
+    WHERE p.search_{lang} @@ websearch_to_tsquery('{lang}'::regconfig, :q)
+      AND p.school_id = :school_id
       AND (CAST(:platform AS text) IS NULL OR p.platform = :platform)
     ORDER BY rank DESC, at DESC
     LIMIT :limit
