@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from erplake.academics.scopes import teacher_section_ids
 from erplake.core.errors import Forbidden, NotFound
 from erplake.core.security import Principal
-from erplake.models.academics import TeacherAssignment
+from erplake.models.academics import Section, TeacherAssignment
 from erplake.students.scopes import ensure_visible, sees_whole_school
 
 __all__ = [
@@ -60,13 +60,13 @@ async def _teaches(
 ) -> set[uuid.UUID]:
     if not principal.has_role("teacher"):
         return set()
+    # This year's teaching only (the one definition in academics.scopes): last
+    # year's sections are no longer the teacher's to read.
+    taught = teacher_section_ids(school_id=principal.school_id, user_id=principal.user_id)
     return set(
         (
             await session.execute(
-                select(TeacherAssignment.section_id).where(
-                    TeacherAssignment.teacher_id == principal.user_id,
-                    TeacherAssignment.section_id.in_(section_ids),
-                )
+                select(Section.id).where(Section.id.in_(section_ids), Section.id.in_(taught))
             )
         ).scalars()
     )
@@ -114,6 +114,11 @@ async def ensure_class_teacher(
                     TeacherAssignment.teacher_id == principal.user_id,
                     TeacherAssignment.section_id == section_id,
                     TeacherAssignment.role == "class_teacher",
+                    TeacherAssignment.section_id.in_(
+                        teacher_section_ids(
+                            school_id=principal.school_id, user_id=principal.user_id
+                        )
+                    ),
                 )
             )
         ).first()

@@ -169,3 +169,34 @@ async def test_chronic_absentees_below_the_threshold(client_for, records, histor
     assert [r["name"] for r in stricter["rows"]] == ["Kabir Khan"]
     assert _csv_rows(as_csv)[1][:3] == ["GV-003", "Kabir Khan", "6-A"]
     assert parent["rows"] == []
+
+
+async def test_a_teacher_no_longer_reads_last_years_section(client_for, records) -> None:
+    section = records.sections["6-A"]
+    async with client_for("api") as api:
+        before = await api.get(
+            f"/attendance/register?section_id={section}&date={today()}",
+            headers=records.sunita.headers,
+        )
+        new_year = await api.post(
+            "/academic-years",
+            json={
+                "name": "2027-28",
+                "starts_on": "2027-04-01",
+                "ends_on": "2028-03-31",
+                "is_current": True,
+            },
+            headers=records.admin.headers,
+        )
+        assert new_year.status_code == 201, new_year.text
+        after = await api.get(
+            f"/attendance/register?section_id={section}&date={today()}",
+            headers=records.sunita.headers,
+        )
+        by_admin = await api.get(
+            f"/attendance/register?section_id={section}&date={today()}",
+            headers=records.admin.headers,
+        )
+    assert before.status_code == 200
+    assert after.status_code == 404
+    assert by_admin.status_code == 200
