@@ -162,7 +162,7 @@ async def start_import(
     """Import a roster: refused whole (422, with every bad row) if any row is bad;
     otherwise a job writes all rows or none. Poll `status_url` for progress."""
     filename, data = await _read_upload(file)
-    return await spreadsheet.start_import(
+    started = await spreadsheet.start_import(
         session,
         get_storage(request.app.state.settings),
         actor,
@@ -171,6 +171,10 @@ async def start_import(
         data=data,
         today=await _today(session, principal.school_id),
     )
+    # The path as the client reaches it (behind /api in the one-process server or
+    # a proxy that strips the prefix), not as the role sees it.
+    status = request.url_for("get_job", job_id=str(started.job_id)).path
+    return started.model_copy(update={"status_url": status})
 
 
 @router.get("/{student_id}", response_model=StudentDetail, responses=_NOT_FOUND)
