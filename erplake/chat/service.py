@@ -748,7 +748,12 @@ async def _message_for_member(
 ) -> Any:
     row = (
         await session.execute(
-            select(Message.sender_id, Message.deleted_at, ConversationMember.role)
+            select(
+                Message.sender_id,
+                Message.deleted_at,
+                ConversationMember.role,
+                Conversation.announcements_only,
+            )
             .join(
                 ConversationMember,
                 and_(
@@ -756,6 +761,7 @@ async def _message_for_member(
                     ConversationMember.user_id == principal.user_id,
                 ),
             )
+            .join(Conversation, Conversation.id == Message.conversation_id)
             .where(Message.id == message_id, Message.school_id == principal.school_id)
         )
     ).first()
@@ -772,6 +778,9 @@ async def edit_message(
         raise NotMessageSender("only the sender can edit a message")
     if found.deleted_at is not None:
         raise MessageDeleted("a deleted message cannot be edited")
+    if found.announcements_only and found.role != "owner":
+        # Otherwise an old message could be rewritten into an "announcement".
+        raise AnnouncementsOnly("only the group's owners can write here now")
     row = (
         await session.execute(
             update(Message)

@@ -488,3 +488,30 @@ async def test_a_stranger_can_neither_send_nor_edit(client_for, chat_school: Cha
     assert by_stranger.status_code == 404
     assert edit_by_stranger.status_code == 404
     assert [m["body"] for m in page.json()["items"]] == ["hello"]
+
+
+async def test_members_cannot_edit_old_messages_once_the_group_is_announcements_only(
+    client_for, chat_school: ChatSchool
+) -> None:
+    s = chat_school
+    section = s.records.sections["6-A"]
+    async with client_for("api") as api:
+        created = await api.put(
+            f"/chat/sections/{section}/group", json={}, headers=s.sunita.headers
+        )
+        group = created.json()["id"]
+        posted = await send(api, s.vikram, uuid.UUID(group), "Is the bus late today?")
+        await api.patch(
+            f"/chat/conversations/{group}",
+            json={"announcements_only": True},
+            headers=s.sunita.headers,
+        )
+        edited = await api.patch(
+            f"/chat/messages/{posted['id']}",
+            json={"body": "SCHOOL CLOSED TOMORROW"},
+            headers=s.vikram.headers,
+        )
+        page = await api.get(f"/chat/conversations/{group}/messages", headers=s.neha.headers)
+    assert edited.status_code == 403
+    assert edited.json()["error"]["code"] == "announcements_only"
+    assert [m["body"] for m in page.json()["items"]] == ["Is the bus late today?"]
