@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import redis
 import redis.asyncio as aioredis
-from fastapi import Request
 
 from erplake.core.settings import Settings
 
@@ -21,7 +20,3 @@ def create_async_redis(settings: Settings) -> aioredis.Redis:
 
 def create_sync_redis(settings: Settings) -> redis.Redis:
     return redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
-
-
-def get_redis(request: Request) -> aioredis.Redis:
-    return request.app.state.redis  # type: ignore[no-any-return]

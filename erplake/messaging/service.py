@@ -29,26 +29,23 @@ async def queue_template(
     destination: str,
     template_id: str,
     params: list[str],
-    stored_params: list[Any] | None = None,
-    task_payload: dict[str, Any] | None = None,
-    task_name: str = SEND_TASK,
     dedupe_key: str | None = None,
 ) -> uuid.UUID | None:
-    """Queue a template message. `stored_params` replaces `params` in the database
-    when they carry a secret; the secret then reaches the task another way.
-    Returns None when `dedupe_key` was already used (a repeat is a no-op)."""
+    """Queue a template message (its parameters are stored: no secrets here; a
+    sign-in code goes through `send_now` from its own job). Returns None when
+    `dedupe_key` was already used (a repeat is a no-op)."""
     message = WhatsAppMessage(
         id=uuid.uuid4(),
         school_id=school_id,
         purpose=purpose,
         destination=destination,
         template_id=template_id,
-        params=stored_params if stored_params is not None else params,
+        params=params,
     )
     job_id = await jobs.enqueue(
         session,
-        task_name,
-        {"message_id": str(message.id), **(task_payload or {})},
+        SEND_TASK,
+        {"message_id": str(message.id)},
         school_id=school_id,
         queue="high",
         dedupe_key=dedupe_key,
