@@ -16,6 +16,7 @@ class P(StrEnum):
     leave_approve = "leave:approve"
     fees_read = "fees:read"
     fees_manage = "fees:manage"
+    concessions_approve = "concessions:approve"
     payments_record = "payments:record"
     invoices_read = "invoices:read"
     chat_use = "chat:use"
@@ -41,6 +42,7 @@ DESCRIPTIONS: dict[P, str] = {
     P.leave_approve: "Approve or reject leave for one's sections (the whole school for staff)",
     P.fees_read: "See fee structures, concessions and late-fee rules",
     P.fees_manage: "Set fee heads, structures, concessions and late-fee rules",
+    P.concessions_approve: "Approve or reject fee concessions",
     P.payments_record: "Record counter payments and issue receipts",
     P.invoices_read: "See invoices, payments and receipts",
     P.chat_use: "Use parent-teacher chat",
@@ -69,6 +71,7 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[P]]] = {
                 P.attendance_edit,
                 P.leave_approve,
                 P.fees_read,
+                P.concessions_approve,
                 P.invoices_read,
                 P.chat_use,
                 P.chat_manage,

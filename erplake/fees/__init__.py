@@ -1,0 +1,1 @@
+"""Fees: set-up, invoices, the ledger, counter payments, receipts, reports, reminders."""

@@ -1,0 +1,644 @@
+"""The money core: payments, refunds, write-offs and cancellations, written as signed
+ledger entries together with the invoice figures they move, in the caller's
+transaction.
+
+The rules every function here keeps (and `discrepancies` checks):
+- a student's balance is the sum of their entries; an invoice's balance the sum of the
+  entries naming it; `invoices.paid`, `adjusted`, `late_fee` and `payments.refunded`
+  only ever change in the same statement group as the entries that justify them;
+- no invoice goes below zero due (the database refuses it too);
+- receipt numbers come from `receipt_counters` inside the payment's transaction, so
+  they are gapless per school and academic year: a rolled-back payment gives its
+  number back, and concurrent payments wait on the counter row.
+
+Rows are locked in one order — invoices by (due_on, number), then the counter — so
+two payments for one family cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from erplake.academics.service import current_year
+from erplake.audit import service as audit
+from erplake.audit.service import Actor
+from erplake.core.errors import Conflict, NotFound, Unprocessable
+from erplake.models.fees import (
+    PAYMENT_METHODS,
+    Invoice,
+    LedgerEntry,
+    Payment,
+    ReceiptCounter,
+)
+from erplake.models.students import Student
+
+OPEN_STATUSES = ("issued", "partially_paid")
+_INVOICES = cast(Table, Invoice.__table__)
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+
+
+class InvoiceNotOpen(Conflict):
+    code = "invoice_not_open"
+
+
+@dataclass(frozen=True)
+class Allocation:
+    invoice_id: uuid.UUID
+    amount: int
+
+
+@dataclass(frozen=True)
+class PaymentRecorded:
+    payment_id: uuid.UUID
+    student_id: uuid.UUID
+    receipt_number: int
+    receipt_label: str
+    amount: int
+    allocations: tuple[Allocation, ...]
+    advance: int
+    created: bool  # False: this provider payment was already credited (nothing written)
+
+
+def invoice_status_sql(
+    *, paid: str = "paid", late_fee: str = "late_fee", adjusted: str = "adjusted"
+) -> str:
+    """The status an open invoice has given its figures, as SQL over the invoices row.
+
+    Pass the NEW values' expressions when used in an UPDATE's SET (PostgreSQL evaluates
+    SET expressions against the old row): e.g. `paid="paid + :take"`. Drafts,
+    cancelled and written-off invoices keep their status."""
+    balance = f"(subtotal - concession + ({late_fee}) - ({paid}) - ({adjusted}))"
+    return (
+        "CASE WHEN status IN ('draft', 'cancelled', 'written_off') THEN status"
+        f" WHEN {balance} = 0 THEN 'paid'"
+        f" WHEN ({paid}) > 0 THEN 'partially_paid'"
+        " ELSE 'issued' END"
+    )
+
+
+def _check_amount(amount: int, what: str = "amount") -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise Unprocessable(f"{what} must be a whole number of paise above zero")
+
+
+async def _student_in_school(
+    session: AsyncSession, *, school_id: uuid.UUID, student_id: uuid.UUID
+) -> None:
+    found = await session.scalar(
+        select(Student.id).where(Student.id == student_id, Student.school_id == school_id)
+    )
+    if found is None:
+        raise NotFound("no such student in this school")
+
+
+async def _already_credited(
+    session: AsyncSession, *, student_id: uuid.UUID, provider_payment_id: str
+) -> PaymentRecorded | None:
+    payment = (
+        await session.execute(
+            select(Payment).where(
+                Payment.provider_payment_id == provider_payment_id,
+                Payment.student_id == student_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if payment is None:
+        return None
+    rows = (
+        await session.execute(
+            select(LedgerEntry.invoice_id, func.sum(LedgerEntry.amount))
+            .where(LedgerEntry.payment_id == payment.id, LedgerEntry.kind == "payment")
+            .group_by(LedgerEntry.invoice_id)
+        )
+    ).all()
+    allocations = tuple(
+        Allocation(invoice_id, -amount) for invoice_id, amount in rows if invoice_id is not None
+    )
+    advance = sum(-amount for invoice_id, amount in rows if invoice_id is None)
+    return PaymentRecorded(
+        payment_id=payment.id,
+        student_id=payment.student_id,
+        receipt_number=payment.receipt_number,
+        receipt_label=payment.receipt_label,
+        amount=payment.amount,
+        allocations=allocations,
+        advance=advance,
+        created=False,
+    )
+
+
+async def _next_receipt_number(
+    session: AsyncSession, *, school_id: uuid.UUID, academic_year_id: uuid.UUID
+) -> int:
+    counter = cast(Table, ReceiptCounter.__table__)
+    statement = (
+        pg_insert(counter)
+        .values(school_id=school_id, academic_year_id=academic_year_id, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[counter.c.school_id, counter.c.academic_year_id],
+            set_={"last_number": counter.c.last_number + 1},
+        )
+        .returning(counter.c.last_number)
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+def _allocate(
+    open_invoices: Sequence[tuple[uuid.UUID, int]], amount: int
+) -> tuple[list[Allocation], int]:
+    """Fill the invoices in the order given; what is left over is the advance."""
+    allocations = []
+    left = amount
+    for invoice_id, balance in open_invoices:
+        if left == 0:
+            break
+        take = min(left, balance)
+        allocations.append(Allocation(invoice_id, take))
+        left -= take
+    return allocations, left
+
+
+async def record_payment(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    school_id: uuid.UUID,
+    student_id: uuid.UUID,
+    amount: int,
+    method: str,
+    received_on: date,
+    reference: str | None = None,
+    invoice_ids: Sequence[uuid.UUID] | None = None,
+    order_id: uuid.UUID | None = None,
+    provider_payment_id: str | None = None,
+    recorded_by_id: uuid.UUID | None = None,
+) -> PaymentRecorded:
+    """Receive money for one student: a receipt, its ledger entries, the invoices paid.
+
+    Chosen invoices are filled in due order; without a choice the oldest due invoice
+    first. A counter payment naming an invoice that is not this student's open
+    invoice is refused (nothing written). A provider payment (`provider_payment_id`)
+    is credited once per student: a second call answers the first receipt with
+    `created=False`; invoices paid meanwhile at the counter are skipped and the money
+    stays as the family's advance.
+    """
+    _check_amount(amount)
+    if method not in PAYMENT_METHODS:
+        raise Unprocessable(f"unknown payment method {method!r}")
+    await _student_in_school(session, school_id=school_id, student_id=student_id)
+    if provider_payment_id is not None:
+        earlier = await _already_credited(
+            session, student_id=student_id, provider_payment_id=provider_payment_id
+        )
+        if earlier is not None:
+            return earlier
+
+    query = (
+        select(Invoice.id, Invoice.balance)
+        .where(
+            Invoice.school_id == school_id,
+            Invoice.student_id == student_id,
+            Invoice.status.in_(OPEN_STATUSES),
+            Invoice.balance > 0,
+        )
+        .order_by(Invoice.due_on, Invoice.number)
+        .with_for_update()
+    )
+    chosen = list(dict.fromkeys(invoice_ids)) if invoice_ids is not None else None
+    if chosen is not None:
+        query = query.where(Invoice.id.in_(chosen))
+    open_invoices = [(row[0], int(row[1])) for row in (await session.execute(query)).all()]
+    if chosen is not None and provider_payment_id is None:
+        missing = set(chosen) - {invoice_id for invoice_id, _ in open_invoices}
+        if missing:
+            raise Unprocessable(
+                "these invoices are not open invoices of this student",
+                details={"invoice_ids": sorted(str(i) for i in missing)},
+            )
+
+    year = await current_year(session, school_id=school_id)
+    number = await _next_receipt_number(session, school_id=school_id, academic_year_id=year.id)
+    label = f"{year.name}/{number:05d}"
+    payment_id = uuid.uuid4()
+    await session.execute(
+        insert(Payment).values(
+            id=payment_id,
+            school_id=school_id,
+            student_id=student_id,
+            academic_year_id=year.id,
+            receipt_number=number,
+            receipt_label=label,
+            amount=amount,
+            method=method,
+            reference=reference,
+            received_on=received_on,
+            recorded_by_id=recorded_by_id,
+            order_id=order_id,
+            provider_payment_id=provider_payment_id,
+        )
+    )
+    allocations, advance = _allocate(open_invoices, amount)
+    by = actor.user_id if actor else recorded_by_id
+    entries: list[dict[str, Any]] = [
+        {"invoice_id": a.invoice_id, "amount": -a.amount, "memo": f"Receipt {label}"}
+        for a in allocations
+    ]
+    if advance:
+        entries.append({"invoice_id": None, "amount": -advance, "memo": f"Advance, {label}"})
+    await session.execute(
+        insert(LedgerEntry),
+        [
+            {
+                "school_id": school_id,
+                "student_id": student_id,
+                "payment_id": payment_id,
+                "kind": "payment",
+                "created_by_id": by,
+                **entry,
+            }
+            for entry in entries
+        ],
+    )
+    if allocations:
+        await session.execute(
+            _INVOICES.update()
+            .where(_INVOICES.c.id == bindparam("b_id"))
+            .values(
+                paid=_INVOICES.c.paid + bindparam("b_take"),
+                status=text(invoice_status_sql(paid="paid + :b_take")),
+                updated_at=func.now(),
+            ),
+            [{"b_id": a.invoice_id, "b_take": a.amount} for a in allocations],
+        )
+    if actor is not None:
+        await audit.record(
+            session,
+            actor,
+            action="payment.recorded",
+            entity="payment",
+            entity_id=payment_id,
+            after={
+                "student_id": str(student_id),
+                "amount": amount,
+                "method": method,
+                "reference": reference,
+                "receipt": label,
+                "allocations": {str(a.invoice_id): a.amount for a in allocations},
+                "advance": advance,
+            },
+        )
+    return PaymentRecorded(
+        payment_id=payment_id,
+        student_id=student_id,
+        receipt_number=number,
+        receipt_label=label,
+        amount=amount,
+        allocations=tuple(allocations),
+        advance=advance,
+        created=True,
+    )
+
+
+async def refund(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    school_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    amount: int,
+    external_ref: str | None,
+    memo: str,
+) -> bool:
+    """Give back part or all of a payment: first its advance, then the invoices it paid,
+    newest first, which open again. A provider refund (`external_ref`) is booked once:
+    False when it already was."""
+    _check_amount(amount, "refund amount")
+    payment = (
+        await session.execute(
+            select(Payment)
+            .where(Payment.id == payment_id, Payment.school_id == school_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if payment is None:
+        raise PaymentNotFound("no such payment in this school")
+    if external_ref is not None:
+        booked = await session.scalar(
+            select(LedgerEntry.id).where(
+                LedgerEntry.school_id == school_id,
+                LedgerEntry.kind == "refund",
+                LedgerEntry.external_ref == external_ref,
+            )
+        )
+        if booked is not None:
+            return False
+    refundable = payment.amount - payment.refunded
+    if amount > refundable:
+        raise Unprocessable(
+            f"only {refundable} paise of this payment can still be refunded",
+            details={"refundable": refundable},
+        )
+
+    # What this payment still covers, per invoice (None: the advance).
+    covered = (
+        await session.execute(
+            select(LedgerEntry.invoice_id, -func.sum(LedgerEntry.amount))
+            .where(LedgerEntry.payment_id == payment_id)
+            .group_by(LedgerEntry.invoice_id)
+            .having(func.sum(LedgerEntry.amount) < 0)
+        )
+    ).all()
+    advance = sum(int(net) for invoice_id, net in covered if invoice_id is None)
+    invoice_ids = [invoice_id for invoice_id, _ in covered if invoice_id is not None]
+    net_of = {invoice_id: int(net) for invoice_id, net in covered}
+    newest_first = (
+        (
+            await session.execute(
+                select(Invoice.id)
+                .where(Invoice.id.in_(invoice_ids))
+                .order_by(Invoice.due_on, Invoice.number)
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .all()
+    )[::-1]
+
+    takes: list[tuple[uuid.UUID | None, int]] = []
+    left = amount
+    if advance:
+        take = min(left, advance)
+        takes.append((None, take))
+        left -= take
+    for invoice_id in newest_first:
+        if left == 0:
+            break
+        take = min(left, net_of[invoice_id])
+        takes.append((invoice_id, take))
+        left -= take
+    by = actor.user_id if actor else None
+    await session.execute(
+        insert(LedgerEntry),
+        [
+            {
+                "school_id": school_id,
+                "student_id": payment.student_id,
+                "invoice_id": invoice_id,
+                "payment_id": payment_id,
+                "kind": "refund",
+                "amount": take,
+                "memo": memo[:300],
+                # One refund may touch several invoices; its reference marks the first
+                # entry, which is enough to book it once.
+                "external_ref": external_ref if index == 0 else None,
+                "created_by_id": by,
+            }
+            for index, (invoice_id, take) in enumerate(takes)
+        ],
+    )
+    reopened = [(i, t) for i, t in takes if i is not None]
+    if reopened:
+        await session.execute(
+            _INVOICES.update()
+            .where(_INVOICES.c.id == bindparam("b_id"))
+            .values(
+                paid=_INVOICES.c.paid - bindparam("b_take"),
+                status=text(invoice_status_sql(paid="paid - :b_take")),
+                updated_at=func.now(),
+            ),
+            [{"b_id": invoice_id, "b_take": take} for invoice_id, take in reopened],
+        )
+    await session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id)
+        .values(refunded=Payment.refunded + amount, updated_at=func.now())
+    )
+    if actor is not None:
+        await audit.record(
+            session,
+            actor,
+            action="payment.refunded",
+            entity="payment",
+            entity_id=payment_id,
+            after={"amount": amount, "external_ref": external_ref, "memo": memo},
+        )
+    return True
+
+
+async def _lock_invoice(
+    session: AsyncSession, *, school_id: uuid.UUID, invoice_id: uuid.UUID
+) -> Invoice:
+    invoice = (
+        await session.execute(
+            select(Invoice)
+            .where(Invoice.id == invoice_id, Invoice.school_id == school_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if invoice is None:
+        raise InvoiceNotFound("no such invoice in this school")
+    return invoice
+
+
+def _check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise Unprocessable("a reason is required")
+    return reason
+
+
+async def _close_invoice(
+    session: AsyncSession,
+    actor: Actor | None,
+    invoice: Invoice,
+    *,
+    status: str,
+    kind: str | None,
+    reason: str,
+) -> None:
+    """Take the invoice's whole balance off (as a `kind` entry when it is in the ledger)
+    and give it its final status."""
+    balance = invoice.balance
+    before = {"status": invoice.status, "balance": balance}
+    if kind is not None and balance > 0:
+        await session.execute(
+            insert(LedgerEntry).values(
+                school_id=invoice.school_id,
+                student_id=invoice.student_id,
+                invoice_id=invoice.id,
+                kind=kind,
+                amount=-balance,
+                memo=reason[:300],
+                created_by_id=actor.user_id if actor else None,
+            )
+        )
+    await session.execute(
+        update(Invoice)
+        .where(Invoice.id == invoice.id)
+        .values(
+            adjusted=Invoice.adjusted + balance,
+            status=status,
+            status_reason=reason,
+            updated_at=func.now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if actor is not None:
+        await audit.record(
+            session,
+            actor,
+            action=f"invoice.{status}",
+            entity="invoice",
+            entity_id=invoice.id,
+            before=before,
+            after={"status": status, "balance": 0, "reason": reason},
+        )
+
+
+async def write_off(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    school_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    reason: str,
+) -> None:
+    """Forgive what is left of an open invoice (a 'write_off' entry of its balance)."""
+    reason = _check_reason(reason)
+    invoice = await _lock_invoice(session, school_id=school_id, invoice_id=invoice_id)
+    if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
+        raise InvoiceNotOpen(f"a {invoice.status} invoice cannot be written off")
+    await _close_invoice(
+        session, actor, invoice, status="written_off", kind="write_off", reason=reason
+    )
+
+
+async def cancel_invoice(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    school_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    reason: str,
+) -> None:
+    """Cancel an invoice nothing was paid against (an 'adjustment' entry reverses it). A
+    draft was never in the ledger, so cancelling it writes no entry. Money already paid
+    must be refunded first, or the rest written off."""
+    reason = _check_reason(reason)
+    invoice = await _lock_invoice(session, school_id=school_id, invoice_id=invoice_id)
+    if invoice.status in ("cancelled", "written_off"):
+        raise InvoiceNotOpen(f"the invoice is already {invoice.status.replace('_', ' ')}")
+    if invoice.paid > 0:
+        raise InvoiceNotOpen(
+            "money was paid against this invoice: refund it first, or write off the rest"
+        )
+    kind = None if invoice.status == "draft" else "adjustment"
+    await _close_invoice(session, actor, invoice, status="cancelled", kind=kind, reason=reason)
+
+
+async def student_balance(
+    session: AsyncSession, *, school_id: uuid.UUID, student_id: uuid.UUID
+) -> int:
+    """What the family owes for this student (negative: an advance), from the entries."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.school_id == school_id, LedgerEntry.student_id == student_id
+        )
+    )
+    return int(total or 0)
+
+
+_INVOICE_DISCREPANCIES = text(
+    """
+    WITH entries AS (
+        SELECT invoice_id,
+               sum(amount) AS balance,
+               coalesce(sum(amount) FILTER (WHERE kind = 'invoice'), 0) AS subtotal,
+               coalesce(-sum(amount) FILTER (WHERE kind = 'concession'), 0) AS concession,
+               coalesce(sum(amount) FILTER (WHERE kind = 'late_fee'), 0) AS late_fee,
+               coalesce(-sum(amount) FILTER (WHERE kind IN ('payment', 'refund')), 0) AS paid,
+               coalesce(-sum(amount) FILTER (WHERE kind IN ('write_off', 'adjustment')), 0)
+                   AS adjusted
+        FROM ledger_entries
+        WHERE school_id = :school_id AND invoice_id IS NOT NULL
+        GROUP BY invoice_id
+    ), lines AS (
+        SELECT invoice_id,
+               coalesce(sum(amount) FILTER (WHERE kind = 'fee'), 0) AS subtotal,
+               coalesce(sum(concession) FILTER (WHERE kind = 'fee'), 0) AS concession,
+               coalesce(sum(amount) FILTER (WHERE kind = 'late_fee'), 0) AS late_fee
+        FROM invoice_lines
+        WHERE school_id = :school_id
+        GROUP BY invoice_id
+    )
+    SELECT i.id AS invoice_id, i.number, i.status, i.balance, i.paid, i.adjusted,
+           i.late_fee, coalesce(e.balance, 0) AS ledger_balance,
+           coalesce(e.paid, 0) AS ledger_paid, coalesce(e.adjusted, 0) AS ledger_adjusted,
+           coalesce(e.late_fee, 0) AS ledger_late_fee
+    FROM invoices i
+    LEFT JOIN entries e ON e.invoice_id = i.id
+    LEFT JOIN lines l ON l.invoice_id = i.id
+    WHERE i.school_id = :school_id
+      AND (
+        (i.status <> 'draft' AND (
+            i.balance <> coalesce(e.balance, 0)
+            OR i.subtotal <> coalesce(e.subtotal, 0)
+            OR i.concession <> coalesce(e.concession, 0)
+            OR i.late_fee <> coalesce(e.late_fee, 0)
+            OR i.paid <> coalesce(e.paid, 0)
+            OR i.adjusted <> coalesce(e.adjusted, 0)))
+        OR i.subtotal <> coalesce(l.subtotal, 0)
+        OR i.concession <> coalesce(l.concession, 0)
+        OR i.late_fee <> coalesce(l.late_fee, 0)
+        OR (i.status = 'paid' AND i.balance <> 0)
+        OR (i.status IN ('issued', 'partially_paid') AND i.balance = 0)
+        OR (i.status = 'issued' AND i.paid <> 0)
+      )
+    ORDER BY i.number
+    """
+)
+
+_PAYMENT_DISCREPANCIES = text(
+    """
+    SELECT p.id AS payment_id, p.receipt_label, p.amount, p.refunded,
+           coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'payment'), 0) AS ledger_amount,
+           coalesce(sum(e.amount) FILTER (WHERE e.kind = 'refund'), 0) AS ledger_refunded
+    FROM payments p
+    LEFT JOIN ledger_entries e ON e.payment_id = p.id
+    WHERE p.school_id = :school_id
+    GROUP BY p.id
+    HAVING p.amount <> coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'payment'), 0)
+        OR p.refunded <> coalesce(sum(e.amount) FILTER (WHERE e.kind = 'refund'), 0)
+    ORDER BY p.receipt_label
+    """
+)
+
+
+async def discrepancies(session: AsyncSession, *, school_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every invoice or payment whose figures disagree with the ledger or with its lines
+    (or whose status disagrees with its figures). Empty is the only right answer."""
+    params = {"school_id": school_id}
+    found = [
+        {"kind": "invoice", **row._asdict()}
+        for row in await session.execute(_INVOICE_DISCREPANCIES, params)
+    ]
+    found += [
+        {"kind": "payment", **row._asdict()}
+        for row in await session.execute(_PAYMENT_DISCREPANCIES, params)
+    ]
+    return found

@@ -1,0 +1,3 @@
+from tests.school_records import records
+
+__all__ = ["records"]
