@@ -16,11 +16,14 @@ from pathlib import Path
 
 from bench.common import Row, Servers, print_table
 from bench.scenarios_chat import chat_rows
+from bench.scenarios_fees import fees_rows
 from bench.scenarios_foundation import foundation_rows
 from bench.scenarios_identity import identity_rows
 from bench.scenarios_pdfs import pdf_rows
 from bench.scenarios_records import records_rows
 from bench.scenarios_run import run_rows
+from bench.scenarios_web import web_rows
+from bench.scenarios_webhooks import webhook_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,14 +31,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument(
-        "--only", help="comma-separated groups: foundation,identity,records,chat,run,pdfs"
+        "--only",
+        help="comma-separated groups: foundation,identity,records,chat,run,pdfs,webhooks,fees",
     )
     parser.add_argument("--seconds", type=float, default=3.0, help="load duration per scenario")
     args = parser.parse_args()
-    groups = set((args.only or "foundation,identity,records,chat,run,pdfs").split(","))
+    groups = set(
+        (args.only or "foundation,identity,records,chat,run,pdfs,webhooks,fees").split(",")
+    )
 
     rows: list[Row] = []
     with Servers.open(ROOT) as servers:
+        rows += web_rows(servers, ROOT) if "web" in groups else []
         if "foundation" in groups:
             rows += asyncio.run(foundation_rows(servers, seconds=args.seconds))
         if "identity" in groups:
@@ -44,6 +51,10 @@ def main() -> None:
             rows += asyncio.run(records_rows(servers, seconds=args.seconds))
         if "chat" in groups:
             rows += asyncio.run(chat_rows(servers, seconds=args.seconds))
+        if "webhooks" in groups:
+            rows += asyncio.run(webhook_rows(servers))
+        if "fees" in groups:
+            rows += asyncio.run(fees_rows(servers))
     if "run" in groups:
         rows += run_rows(ROOT)
     if "pdfs" in groups:

@@ -54,7 +54,12 @@ async def records_rows(servers: Servers, *, seconds: float) -> list[Row]:
     settings = servers.settings()
     began = time.perf_counter()
     await seed_demo_school(
-        settings, students=STUDENTS, code=SCHOOL_CODE, section_size=SECTION, history_days=35
+        settings,
+        students=STUDENTS,
+        code=SCHOOL_CODE,
+        section_size=SECTION,
+        history_days=35,
+        fees=False,
     )
     seeded = time.perf_counter() - began
     engine = create_engine(settings, role="bench", pooled=False)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from erplake.integrations.fakes.gupshup import FakeGupshup
 
 DEFAULT_GUPSHUP_BASE = Settings.model_fields["gupshup_api_base"].default
+DEFAULT_RAZORPAY_BASE = Settings.model_fields["razorpay_api_base"].default
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ERPLake school ERP")
 
@@ -67,6 +68,40 @@ def _dev_fakes(settings: Settings, port: int) -> tuple[Settings, FakeGupshup | N
     base = f"http://127.0.0.1:{port}{DEV_GUPSHUP_PREFIX}"
     os.environ["GUPSHUP_API_BASE"] = base  # the worker sends there too
     return settings.model_copy(update={"gupshup_api_base": base}), fake
+
+
+def _dev_razorpay(settings: Settings, port: int) -> Settings:
+    """In development, with no real Razorpay configured, payments go to a fake served
+    in-process at /_dev/razorpay with its own test credentials (the worker's
+    reconciliation asks it too)."""
+    if not settings.is_development or settings.razorpay_api_base != DEFAULT_RAZORPAY_BASE:
+        return settings
+    from erplake.integrations.fakes.razorpay import (
+        FAKE_KEY_ID,
+        FAKE_KEY_SECRET,
+        FAKE_WEBHOOK_SECRET,
+    )
+    from erplake.services.combined import DEV_RAZORPAY_PREFIX
+
+    update = {
+        "razorpay_api_base": f"http://127.0.0.1:{port}{DEV_RAZORPAY_PREFIX}",
+        "razorpay_key_id": FAKE_KEY_ID,
+        "razorpay_key_secret": FAKE_KEY_SECRET,
+        "razorpay_webhook_secret": FAKE_WEBHOOK_SECRET,
+    }
+    for name, value in update.items():
+        os.environ[name.upper()] = value
+    return settings.model_copy(update=update)
+
+
+def _dev_public_url(settings: Settings, port: int) -> Settings:
+    """In development the links the app hands out (pay links, checkout's way back)
+    point at this server's own port unless PUBLIC_BASE_URL says otherwise."""
+    if not settings.is_development or os.environ.get("PUBLIC_BASE_URL"):
+        return settings
+    url = f"http://localhost:{port}"
+    os.environ["PUBLIC_BASE_URL"] = url
+    return settings.model_copy(update={"public_base_url": url})
 
 
 def is_loopback_host(host: str) -> bool:
@@ -315,6 +350,8 @@ def run(
     settings = _with_dev_jwt_secret(settings, folder)
     settings, servers = _with_embedded(settings, data_dir)
     settings, fake_gupshup = _dev_fakes(settings, port)
+    settings = _dev_razorpay(settings, port)
+    settings = _dev_public_url(settings, port)
     worker_proc: subprocess.Popen[bytes] | None = None
     scheduler_proc: subprocess.Popen[bytes] | None = None
     try:

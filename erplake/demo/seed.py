@@ -28,6 +28,7 @@ from erplake.core.clock import school_today
 from erplake.core.db import create_engine, create_sessionmaker, transaction
 from erplake.core.settings import Settings
 from erplake.demo import names
+from erplake.demo.fees import seed_demo_fees
 from erplake.identity.rbac import ensure_builtin_roles, grant_role
 from erplake.models.academics import AcademicYear, Holiday, SchoolClass, Subject
 from erplake.models.identity import User
@@ -116,8 +117,10 @@ async def seed_demo_school(
     section_size: int = 40,
     history_days: int = 61,
     progress: Progress | None = None,
+    fees: bool = True,
 ) -> bool:
-    """Create the demo school if absent. Returns True when it was created."""
+    """Create the demo school if absent. Returns True when it was created. `fees=False`
+    leaves out the fee set-up, invoices and payments (for benches that make their own)."""
     engine = create_engine(settings, role="seed", pooled=False)
     try:
         async with transaction(create_sessionmaker(engine)) as session:
@@ -137,6 +140,7 @@ async def seed_demo_school(
             session.add(school)
             await session.flush()
             role_ids = await ensure_builtin_roles(session, school_id=school.id)
+            user_ids: dict[str, uuid.UUID] = {}
             for phone, name, role in DEMO_USERS:
                 user_id = (
                     await session.execute(
@@ -146,17 +150,33 @@ async def seed_demo_school(
                     )
                 ).scalar_one()
                 await grant_role(session, user_id=user_id, role_id=role_ids[role])
+                user_ids[role] = user_id
+            today = school_today(school.timezone)
+            rng = random.Random(seed)  # noqa: S311 - demo data, repeatable on purpose
             await _build_records(
                 session,
                 school_id=school.id,
-                today=school_today(school.timezone),
+                today=today,
                 teacher_role_id=role_ids["teacher"],
                 students=students,
-                rng=random.Random(seed),  # noqa: S311 - demo data, repeatable on purpose
+                rng=rng,
                 section_size=section_size,
                 history_days=history_days,
                 progress=progress or _quiet,
             )
+            if fees:
+                await seed_demo_fees(
+                    session,
+                    school_id=school.id,
+                    accountant_id=user_ids["accountant"],
+                    principal_id=user_ids["principal"],
+                    parent_phone=DEMO_PARENT_PHONE,
+                    today=today,
+                    rng=rng,
+                )
+                await session.execute(
+                    text("ANALYZE invoices, invoice_lines, ledger_entries, payments")
+                )
             return True
     finally:
         await engine.dispose()

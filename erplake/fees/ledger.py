@@ -24,10 +24,9 @@ from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from erplake.academics.service import current_year
+from erplake.academics.service import NoCurrentYear
 from erplake.audit import service as audit
 from erplake.audit.service import Actor
 from erplake.core.errors import Conflict, NotFound, Unprocessable
@@ -36,9 +35,7 @@ from erplake.models.fees import (
     Invoice,
     LedgerEntry,
     Payment,
-    ReceiptCounter,
 )
-from erplake.models.students import Student
 
 OPEN_STATUSES = ("issued", "partially_paid")
 _INVOICES = cast(Table, Invoice.__table__)
@@ -96,29 +93,8 @@ def _check_amount(amount: int, what: str = "amount") -> None:
         raise Unprocessable(f"{what} must be a whole number of paise above zero")
 
 
-async def _student_in_school(
-    session: AsyncSession, *, school_id: uuid.UUID, student_id: uuid.UUID
-) -> None:
-    found = await session.scalar(
-        select(Student.id).where(Student.id == student_id, Student.school_id == school_id)
-    )
-    if found is None:
-        raise NotFound("no such student in this school")
-
-
-async def _already_credited(
-    session: AsyncSession, *, student_id: uuid.UUID, provider_payment_id: str
-) -> PaymentRecorded | None:
-    payment = (
-        await session.execute(
-            select(Payment).where(
-                Payment.provider_payment_id == provider_payment_id,
-                Payment.student_id == student_id,
-            )
-        )
-    ).scalar_one_or_none()
-    if payment is None:
-        return None
+async def _earlier_receipt(session: AsyncSession, payment_id: uuid.UUID) -> PaymentRecorded:
+    payment = (await session.execute(select(Payment).where(Payment.id == payment_id))).scalar_one()
     rows = (
         await session.execute(
             select(LedgerEntry.invoice_id, func.sum(LedgerEntry.amount))
@@ -142,20 +118,70 @@ async def _already_credited(
     )
 
 
-async def _next_receipt_number(
-    session: AsyncSession, *, school_id: uuid.UUID, academic_year_id: uuid.UUID
-) -> int:
-    counter = cast(Table, ReceiptCounter.__table__)
-    statement = (
-        pg_insert(counter)
-        .values(school_id=school_id, academic_year_id=academic_year_id, last_number=1)
-        .on_conflict_do_update(
-            index_elements=[counter.c.school_id, counter.c.academic_year_id],
-            set_={"last_number": counter.c.last_number + 1},
-        )
-        .returning(counter.c.last_number)
+# What a payment needs to know first, in one round trip: that the student is in the
+# school, the current academic year, and whether this provider payment was credited.
+_PAYMENT_CONTEXT = text(
+    """
+    SELECT y.id, y.name,
+           EXISTS (SELECT 1 FROM students s
+                   WHERE s.id = CAST(:student AS uuid) AND s.school_id = y.school_id),
+           (SELECT p.id FROM payments p
+            WHERE CAST(:provider_payment AS text) IS NOT NULL
+              AND p.provider_payment_id = CAST(:provider_payment AS text)
+              AND p.student_id = CAST(:student AS uuid))
+    FROM academic_years y
+    WHERE y.school_id = CAST(:school AS uuid) AND y.is_current
+    """
+)
+
+# The payment's writes in one statement. The receipt number is taken here, last
+# before the commit, so concurrent payments of a school hold the counter row only
+# for this statement and the commit.
+_WRITE_PAYMENT = text(
+    """
+    WITH counter AS (
+        INSERT INTO receipt_counters (school_id, academic_year_id, last_number)
+        VALUES (CAST(:school AS uuid), CAST(:year AS uuid), 1)
+        ON CONFLICT (school_id, academic_year_id)
+        DO UPDATE SET last_number = receipt_counters.last_number + 1
+        RETURNING last_number
+    ), payment AS (
+        INSERT INTO payments (id, school_id, student_id, academic_year_id, receipt_number,
+                              receipt_label, amount, method, reference, received_on,
+                              recorded_by_id, order_id, provider_payment_id)
+        SELECT CAST(:payment AS uuid), CAST(:school AS uuid), CAST(:student AS uuid),
+               CAST(:year AS uuid), last_number,
+               CAST(:year_name AS text) || '/' || lpad(CAST(last_number AS text), 5, '0'),
+               CAST(:amount AS bigint), CAST(:method AS text), CAST(:reference AS text),
+               CAST(:received_on AS date), CAST(:recorded_by AS uuid),
+               CAST(:order_id AS uuid), CAST(:provider_payment AS text)
+        FROM counter
+        RETURNING receipt_number, receipt_label
+    ), shares AS (
+        SELECT invoice_id, take
+        FROM unnest(CAST(:invoice_ids AS uuid[]), CAST(:takes AS bigint[]))
+             AS t(invoice_id, take)
+    ), entries AS (
+        INSERT INTO ledger_entries (school_id, student_id, invoice_id, payment_id, kind,
+                                    amount, memo, created_by_id)
+        SELECT CAST(:school AS uuid), CAST(:student AS uuid), s.invoice_id,
+               CAST(:payment AS uuid), 'payment', -s.take,
+               CASE WHEN s.invoice_id IS NULL THEN 'Advance, ' ELSE 'Receipt ' END
+                   || p.receipt_label,
+               CAST(:created_by AS uuid)
+        FROM shares s CROSS JOIN payment p
+    ), paid AS (
+        UPDATE invoices i
+        SET paid = i.paid + s.take, updated_at = now(),
+            status = CASE
+                WHEN i.subtotal - i.concession + i.late_fee - i.paid - s.take - i.adjusted = 0
+                THEN 'paid' ELSE 'partially_paid' END
+        FROM shares s
+        WHERE s.invoice_id IS NOT NULL AND i.id = s.invoice_id
     )
-    return int((await session.execute(statement)).scalar_one())
+    SELECT receipt_number, receipt_label FROM payment
+    """
+)
 
 
 def _allocate(
@@ -200,13 +226,19 @@ async def record_payment(
     _check_amount(amount)
     if method not in PAYMENT_METHODS:
         raise Unprocessable(f"unknown payment method {method!r}")
-    await _student_in_school(session, school_id=school_id, student_id=student_id)
-    if provider_payment_id is not None:
-        earlier = await _already_credited(
-            session, student_id=student_id, provider_payment_id=provider_payment_id
+    context = (
+        await session.execute(
+            _PAYMENT_CONTEXT,
+            {"school": school_id, "student": student_id, "provider_payment": provider_payment_id},
         )
-        if earlier is not None:
-            return earlier
+    ).one_or_none()
+    if context is None:
+        raise NoCurrentYear("the school has no current academic year; set one first")
+    year_id, year_name, student_known, earlier = context
+    if not student_known:
+        raise NotFound("no such student in this school")
+    if earlier is not None:
+        return await _earlier_receipt(session, earlier)
 
     query = (
         select(Invoice.id, Invoice.balance)
@@ -231,60 +263,8 @@ async def record_payment(
                 details={"invoice_ids": sorted(str(i) for i in missing)},
             )
 
-    year = await current_year(session, school_id=school_id)
-    number = await _next_receipt_number(session, school_id=school_id, academic_year_id=year.id)
-    label = f"{year.name}/{number:05d}"
-    payment_id = uuid.uuid4()
-    await session.execute(
-        insert(Payment).values(
-            id=payment_id,
-            school_id=school_id,
-            student_id=student_id,
-            academic_year_id=year.id,
-            receipt_number=number,
-            receipt_label=label,
-            amount=amount,
-            method=method,
-            reference=reference,
-            received_on=received_on,
-            recorded_by_id=recorded_by_id,
-            order_id=order_id,
-            provider_payment_id=provider_payment_id,
-        )
-    )
     allocations, advance = _allocate(open_invoices, amount)
-    by = actor.user_id if actor else recorded_by_id
-    entries: list[dict[str, Any]] = [
-        {"invoice_id": a.invoice_id, "amount": -a.amount, "memo": f"Receipt {label}"}
-        for a in allocations
-    ]
-    if advance:
-        entries.append({"invoice_id": None, "amount": -advance, "memo": f"Advance, {label}"})
-    await session.execute(
-        insert(LedgerEntry),
-        [
-            {
-                "school_id": school_id,
-                "student_id": student_id,
-                "payment_id": payment_id,
-                "kind": "payment",
-                "created_by_id": by,
-                **entry,
-            }
-            for entry in entries
-        ],
-    )
-    if allocations:
-        await session.execute(
-            _INVOICES.update()
-            .where(_INVOICES.c.id == bindparam("b_id"))
-            .values(
-                paid=_INVOICES.c.paid + bindparam("b_take"),
-                status=text(invoice_status_sql(paid="paid + :b_take")),
-                updated_at=func.now(),
-            ),
-            [{"b_id": a.invoice_id, "b_take": a.amount} for a in allocations],
-        )
+    payment_id = uuid.uuid4()
     if actor is not None:
         await audit.record(
             session,
@@ -297,11 +277,35 @@ async def record_payment(
                 "amount": amount,
                 "method": method,
                 "reference": reference,
-                "receipt": label,
                 "allocations": {str(a.invoice_id): a.amount for a in allocations},
                 "advance": advance,
             },
         )
+    shares: list[tuple[uuid.UUID | None, int]] = [(a.invoice_id, a.amount) for a in allocations]
+    if advance:
+        shares.append((None, advance))
+    number, label = (
+        await session.execute(
+            _WRITE_PAYMENT,
+            {
+                "school": school_id,
+                "year": year_id,
+                "year_name": year_name,
+                "payment": payment_id,
+                "student": student_id,
+                "amount": amount,
+                "method": method,
+                "reference": reference,
+                "received_on": received_on,
+                "recorded_by": recorded_by_id,
+                "order_id": order_id,
+                "provider_payment": provider_payment_id,
+                "invoice_ids": [invoice_id for invoice_id, _ in shares],
+                "takes": [take for _, take in shares],
+                "created_by": actor.user_id if actor else recorded_by_id,
+            },
+        )
+    ).one()
     return PaymentRecorded(
         payment_id=payment_id,
         student_id=student_id,

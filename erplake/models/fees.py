@@ -181,9 +181,7 @@ class Concession(IdMixin, SchoolScoped, TimestampMixin, Base):
             " OR (kind = 'fixed' AND amount > 0 AND percent_bp IS NULL)",
             name="value_matches_kind",
         ),
-        CheckConstraint(
-            "(student_id IS NULL) <> (category IS NULL)", name="student_or_category"
-        ),
+        CheckConstraint("(student_id IS NULL) <> (category IS NULL)", name="student_or_category"),
         CheckConstraint(
             f"category IS NULL OR {_in('category', CONCESSION_CATEGORIES)}",
             name="category_known",

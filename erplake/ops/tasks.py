@@ -81,7 +81,8 @@ def enqueue_nightly_backup() -> int | None:
 def build_cron_scheduler(
     connection: redis.Redis, config: BackupSettings | None = None
 ) -> CronScheduler:
-    """The scheduler `erplake scheduler` runs; BACKUP_CRON=off registers nothing."""
+    """The scheduler `erplake scheduler` runs: the nightly backup (BACKUP_CRON=off leaves
+    it out) and the payments reconciliation every 5 minutes."""
     config = config or BackupSettings()
     scheduler = CronScheduler(connection=connection, logging_level="WARNING")
     if config.cron.strip().lower() not in ("", "off", "none", "disabled"):
@@ -92,4 +93,26 @@ def build_cron_scheduler(
             job_timeout=300,
             name="nightly-backup",
         )
+    from erplake.payments.tasks import (
+        RECONCILE_CRON,
+        RECONCILE_QUEUE,
+        enqueue_payments_reconcile,
+    )
+
+    scheduler.register(
+        enqueue_payments_reconcile,
+        queue_name=RECONCILE_QUEUE,
+        cron=RECONCILE_CRON,
+        job_timeout=300,
+        name="payments-reconcile",
+    )
+    from erplake.fees.tasks import DAILY_FEES_CRON, enqueue_daily_fee_jobs
+
+    scheduler.register(
+        enqueue_daily_fee_jobs,
+        queue_name="low",
+        cron=DAILY_FEES_CRON,
+        job_timeout=300,
+        name="daily-fees",
+    )
     return scheduler

@@ -17,6 +17,7 @@ from starlette.types import Scope
 from erplake.core.app import Resources
 from erplake.core.settings import Settings
 from erplake.integrations.fakes.gupshup import FakeGupshup
+from erplake.integrations.fakes.razorpay import FakeRazorpay
 from erplake.services.roles import ROLES, create_app
 
 WEB_DIST = Path(__file__).resolve().parents[2] / "apps" / "web" / "dist"
@@ -53,13 +54,31 @@ async def _no_web(_: Request) -> HTMLResponse:
 
 
 DEV_GUPSHUP_PREFIX = "/_dev/gupshup"
+DEV_RAZORPAY_PREFIX = "/_dev/razorpay"
+
+
+def dev_fake_razorpay(settings: Settings) -> FakeRazorpay | None:
+    """Outside production, when RAZORPAY_API_BASE points at our own /_dev/razorpay (as
+    `erplake run` sets it in development), the fake Razorpay to serve there: its
+    checkout page pays an order and posts the signed webhooks back to the billing role,
+    so a demo payment goes through the whole path."""
+    base = settings.razorpay_api_base.rstrip("/")
+    if settings.is_production or not base.endswith(DEV_RAZORPAY_PREFIX):
+        return None
+    return FakeRazorpay(
+        settings.razorpay_key_id,
+        settings.razorpay_key_secret,
+        settings.razorpay_webhook_secret,
+        webhook_url=base.removesuffix(DEV_RAZORPAY_PREFIX) + "/billing/webhooks/razorpay",
+    )
 
 
 def create_combined_app(
     settings: Settings, *, web_dist: Path = WEB_DIST, fake_gupshup: FakeGupshup | None = None
 ) -> Starlette:
     """`fake_gupshup`, in development, is served at /_dev/gupshup and shown on the
-    notify role's developer inbox."""
+    notify role's developer inbox; a fake Razorpay at /_dev/razorpay when the settings
+    point there (see `dev_fake_razorpay`)."""
     resources = Resources.open(settings, role="all")
     routes: list[Route | Mount] = [Route("/healthz", _healthz)]
     for role in ROLES:
@@ -69,6 +88,9 @@ def create_combined_app(
         routes.append(Mount(f"/{role}", app=role_app))
     if fake_gupshup is not None:
         routes.append(Mount(DEV_GUPSHUP_PREFIX, app=fake_gupshup.app))
+    fake_razorpay = dev_fake_razorpay(settings)
+    if fake_razorpay is not None:
+        routes.append(Mount(DEV_RAZORPAY_PREFIX, app=fake_razorpay.app))
     if (web_dist / "index.html").exists():
         routes.append(Mount("/", app=SpaStaticFiles(directory=web_dist, html=True)))
     else:
@@ -83,4 +105,5 @@ def create_combined_app(
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.resources = resources
+    app.state.fake_razorpay = fake_razorpay
     return app

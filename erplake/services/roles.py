@@ -19,6 +19,12 @@ def api_routers(settings: Settings) -> list[APIRouter]:
     from erplake.audit.router import router as audit
     from erplake.chat.router import router as chat
     from erplake.core.progress import router as jobs
+    from erplake.fees.payments_router import invoice_pdfs, receipts
+    from erplake.fees.payments_router import router as payments
+    from erplake.fees.reminders import router as fee_reminders
+    from erplake.fees.reports_router import router as fee_reports
+    from erplake.fees.router import invoices
+    from erplake.fees.router import router as fees
     from erplake.identity.router import admin, auth
     from erplake.schools.router import router as schools
     from erplake.social.router import router as social
@@ -39,6 +45,13 @@ def api_routers(settings: Settings) -> list[APIRouter]:
         jobs,
         chat,
         social,
+        fees,
+        invoices,
+        payments,
+        invoice_pdfs,
+        receipts,
+        fee_reports,
+        fee_reminders,
     ]
 
 
@@ -53,7 +66,9 @@ def notify_routers(settings: Settings) -> list[APIRouter]:
 
 
 def billing_routers(settings: Settings) -> list[APIRouter]:
-    return []
+    from erplake.payments.router import router as payments
+
+    return [payments]
 
 
 _ROUTERS: dict[str, Callable[[Settings], list[APIRouter]]] = {

@@ -228,3 +228,17 @@ def test_e2e_tests_fail_without_chromium_in_ci(
     monkeypatch.setattr(web, "CHROMIUM", tmp_path / "no-chromium")
     with pytest.raises(pytest.fail.Exception, match="CI is set"):
         web.check_e2e_prerequisites()
+
+
+def test_dev_links_point_at_the_port_being_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    dev = load_settings(env="development")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "")  # restored (removed) after the test
+
+    served = cli._dev_public_url(dev, 8123)
+
+    assert served.public_base_url == "http://localhost:8123"
+    assert os.environ["PUBLIC_BASE_URL"] == "http://localhost:8123"  # for the worker too
+
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://school.example")
+    assert cli._dev_public_url(dev, 8123) is dev  # an explicit setting wins

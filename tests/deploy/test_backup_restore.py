@@ -236,11 +236,18 @@ def test_cron_scheduler_registers_the_nightly_backup(monkeypatch: pytest.MonkeyP
     from erplake.ops.backup import BackupSettings
 
     connection = redis.Redis()  # never contacted: registering is local
+    always = [
+        ("erplake.payments.tasks.enqueue_payments_reconcile", "*/5 * * * *", "low"),
+        ("erplake.fees.tasks.enqueue_daily_fee_jobs", "5 * * * *", "low"),
+    ]
     jobs = build_cron_scheduler(connection, BackupSettings(cron="0 22 * * *")).get_jobs()
     assert [(j.func_name, j.cron, j.queue_name) for j in jobs] == [
-        ("erplake.ops.tasks.enqueue_nightly_backup", "0 22 * * *", "low")
+        ("erplake.ops.tasks.enqueue_nightly_backup", "0 22 * * *", "low"),
+        *always,
     ]
-    assert build_cron_scheduler(connection, BackupSettings(cron="off")).get_jobs() == []
+    # BACKUP_CRON=off turns the backup off, not the school's daily work.
+    jobs = build_cron_scheduler(connection, BackupSettings(cron="off")).get_jobs()
+    assert [(j.func_name, j.cron, j.queue_name) for j in jobs] == always
 
 
 def test_pg_dump_is_chosen_by_server_version() -> None:

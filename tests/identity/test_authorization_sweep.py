@@ -27,6 +27,11 @@ PUBLIC = {
     ("api", "POST", "/auth/logout"),
     ("notify", "POST", "/webhooks/gupshup/{token}"),
     ("notify", "GET", "/dev/inbox"),  # development only; 404 elsewhere
+    # Providers sign their webhooks; a pay link's secret token is its credential.
+    ("billing", "POST", "/webhooks/razorpay"),
+    ("billing", "POST", "/webhooks/stripe"),
+    ("billing", "GET", "/pay/{token}"),
+    ("billing", "POST", "/pay/{token}/order"),
 }
 
 # Routes for any signed-in user, whatever their permissions.

@@ -909,7 +909,9 @@ def _method_select() -> str:
 
 
 def render_checkout_html(order: Mapping[str, Any], *, callback_url: str = "") -> str:
-    """The fake checkout page for an order: a "Pay ₹X" button and a "Fail" button."""
+    """The fake checkout page for an order: a "Pay ₹X" button and a "Fail" button.
+    Its forms post to relative URLs, so it works wherever the fake is mounted
+    (`erplake run` serves it under /_dev/razorpay)."""
     order_id = html.escape(str(order["id"]))
     amount = html.escape(format_inr(int(order["amount"])))
     hidden = f'<input type="hidden" name="callback_url" value="{html.escape(callback_url)}">'
@@ -919,9 +921,9 @@ def render_checkout_html(order: Mapping[str, Any], *, callback_url: str = "") ->
         body = (
             f'<p class="amount">{amount}</p>'
             f"<p>Receipt {html.escape(str(order.get('receipt') or ''))}</p>"
-            f'<form method="post" action="/checkout/{order_id}/pay">{hidden}'
+            f'<form method="post" action="{order_id}/pay">{hidden}'
             f'{_method_select()}<button type="submit">Pay {amount}</button></form>'
-            f'<form method="post" action="/checkout/{order_id}/fail">{hidden}'
+            f'<form method="post" action="{order_id}/fail">{hidden}'
             '<button type="submit" class="secondary">Fail payment</button></form>'
         )
     return _page("Razorpay (test mode)", body)
@@ -937,7 +939,7 @@ def render_link_html(link: Mapping[str, Any]) -> str:
     else:
         body = (
             f'<p class="amount">{amount}</p><p>{description}</p>'
-            f'<form method="post" action="/i/{link_id}/pay">'
+            f'<form method="post" action="{link_id}/pay">'
             f'{_method_select()}<button type="submit">Pay {amount}</button></form>'
         )
     return _page("Razorpay payment link (test mode)", body)
