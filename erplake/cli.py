@@ -94,12 +94,14 @@ def _dev_razorpay(settings: Settings, port: int) -> Settings:
     return settings.model_copy(update=update)
 
 
-def _dev_public_url(settings: Settings, port: int) -> Settings:
+def _dev_public_url(settings: Settings, host: str, port: int) -> Settings:
     """In development the links the app hands out (pay links, checkout's way back)
-    point at this server's own port unless PUBLIC_BASE_URL says otherwise."""
+    point at the address this server prints, unless PUBLIC_BASE_URL says otherwise:
+    the browser then comes back to the same origin, and so to the same session."""
     if not settings.is_development or os.environ.get("PUBLIC_BASE_URL"):
         return settings
-    url = f"http://localhost:{port}"
+    shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{shown}:{port}"
     os.environ["PUBLIC_BASE_URL"] = url
     return settings.model_copy(update={"public_base_url": url})
 
@@ -351,7 +353,7 @@ def run(
     settings, servers = _with_embedded(settings, data_dir)
     settings, fake_gupshup = _dev_fakes(settings, port)
     settings = _dev_razorpay(settings, port)
-    settings = _dev_public_url(settings, port)
+    settings = _dev_public_url(settings, host, port)
     worker_proc: subprocess.Popen[bytes] | None = None
     scheduler_proc: subprocess.Popen[bytes] | None = None
     try:

@@ -26,6 +26,7 @@ export default defineConfig(({ mode }) => {
       setupFiles: ["./src/test/setup.ts"],
       include: ["src/**/*.test.{ts,tsx}"],
       restoreMocks: true,
+      testTimeout: 20_000,
       unstubEnvs: true,
       unstubGlobals: true,
     },

@@ -235,10 +235,12 @@ def test_dev_links_point_at_the_port_being_served(monkeypatch: pytest.MonkeyPatc
     dev = load_settings(env="development")
     monkeypatch.setenv("PUBLIC_BASE_URL", "")  # restored (removed) after the test
 
-    served = cli._dev_public_url(dev, 8123)
+    served = cli._dev_public_url(dev, "127.0.0.1", 8123)
 
-    assert served.public_base_url == "http://localhost:8123"
-    assert os.environ["PUBLIC_BASE_URL"] == "http://localhost:8123"  # for the worker too
+    assert served.public_base_url == "http://127.0.0.1:8123"  # the address it prints
+    assert os.environ["PUBLIC_BASE_URL"] == "http://127.0.0.1:8123"  # for the worker too
+    monkeypatch.setenv("PUBLIC_BASE_URL", "")
+    assert cli._dev_public_url(dev, "0.0.0.0", 80).public_base_url == "http://localhost:80"
 
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://school.example")
-    assert cli._dev_public_url(dev, 8123) is dev  # an explicit setting wins
+    assert cli._dev_public_url(dev, "127.0.0.1", 8123) is dev  # an explicit setting wins

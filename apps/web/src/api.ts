@@ -206,8 +206,10 @@ export function refreshSession(): Promise<boolean> {
 
 export interface RequestOptions {
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** Sent as JSON. */
+  /** Sent as JSON, or as multipart when it is FormData (file uploads). */
   body?: unknown;
+  /** "blob" reads the answer as a file (exports); otherwise JSON or text by its type. */
+  read?: "auto" | "blob";
   /** "none" sends no token and never refreshes (sign-in calls). */
   auth?: "required" | "none";
   headers?: Record<string, string>;
@@ -224,13 +226,18 @@ function networkError(): ApiError {
 
 async function send(path: string, options: RequestOptions, token: string | null): Promise<Response> {
   const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
-  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const multipart = typeof FormData !== "undefined" && options.body instanceof FormData;
+  // The browser sets a multipart Content-Type itself, with the boundary.
+  if (options.body !== undefined && !multipart) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
+  let body: BodyInit | undefined;
+  if (multipart) body = options.body as FormData;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
   try {
     return await fetch(`${apiBase()}${path}`, {
       method: options.method ?? "GET",
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body,
       signal: options.signal,
     });
   } catch (error) {
@@ -239,8 +246,9 @@ async function send(path: string, options: RequestOptions, token: string | null)
   }
 }
 
-async function readBody<T>(response: Response): Promise<T> {
+async function readBody<T>(response: Response, read: RequestOptions["read"] = "auto"): Promise<T> {
   if (response.status === 204 || response.status === 205) return undefined as T;
+  if (read === "blob") return (await response.blob()) as T;
   const type = response.headers.get("Content-Type") ?? "";
   if (type.includes("json")) return (await response.json()) as T;
   return (await response.text()) as T;
@@ -258,7 +266,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   if (options.auth === "none") {
     const response = await send(path, options, null);
     if (!response.ok) throw await toApiError(response);
-    return readBody<T>(response);
+    return readBody<T>(response, options.read);
   }
 
   if (needsRefreshBeforeSending() && !(await refreshSession())) throw sessionEnded();
@@ -282,5 +290,5 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   }
 
   if (!response.ok) throw await toApiError(response);
-  return readBody<T>(response);
+  return readBody<T>(response, options.read);
 }

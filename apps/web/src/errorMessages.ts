@@ -4,8 +4,10 @@
  */
 import { isApiError } from "./api";
 import type { MessageKey, Translate } from "./i18n";
+import { FEE_ERROR_MESSAGES } from "./features/fees/messages";
 
 const BY_CODE: Record<string, MessageKey> = {
+  ...FEE_ERROR_MESSAGES,
   invalid_phone: "errors.invalidPhone",
   otp_expired: "errors.otpExpired",
   otp_locked: "errors.otpLocked",
@@ -22,6 +24,36 @@ const BY_CODE: Record<string, MessageKey> = {
   not_found: "errors.notFound",
   validation_error: "errors.validation",
   network_error: "errors.network",
+  student_not_found: "errors.notFound",
+  guardian_not_found: "errors.notFound",
+  section_not_found: "errors.notFound",
+  conversation_not_found: "errors.notFound",
+  leave_not_found: "errors.notFound",
+  job_not_found: "errors.notFound",
+  admission_number_taken: "errors.admissionNumberTaken",
+  roll_number_taken: "errors.rollNumberTaken",
+  guardian_phone_taken: "errors.guardianPhoneTaken",
+  not_a_school_day: "errors.notSchoolDay",
+  date_in_future: "errors.dateInFuture",
+  edit_not_allowed: "errors.editNotAllowed",
+  edit_window_closed: "errors.editWindowClosed",
+  not_your_section: "errors.notYourSection",
+  not_class_teacher: "errors.notYourSection",
+  unknown_attendance_code: "errors.unknownCode",
+  student_not_in_section: "errors.studentNotInSection",
+  outside_academic_year: "errors.outsideYear",
+  idempotency_key_reused: "errors.idempotencyReused",
+  leave_overlaps: "errors.leaveOverlaps",
+  leave_already_decided: "errors.leaveDecided",
+  leave_too_far_back: "errors.leaveTooEarly",
+  bad_spreadsheet: "errors.badSpreadsheet",
+  import_rejected: "errors.importRejected",
+  promotion_refused: "errors.promotionRefused",
+  conversation_not_allowed: "errors.chatNotAllowed",
+  announcements_only: "errors.announcementsOnly",
+  invalid_search_query: "errors.searchQuery",
+  no_current_academic_year: "errors.noCurrentYear",
+  conflict: "errors.conflict",
 };
 
 /** "45 sec" or "3 min", in the user's language. */

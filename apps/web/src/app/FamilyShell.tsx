@@ -1,6 +1,7 @@
 import { Suspense } from "react";
 import { NavLink, Outlet } from "react-router";
 
+import { Icon } from "../components/icons";
 import { LanguageSwitch } from "../components/LanguageSwitch";
 import { Loading } from "../components/Status";
 import type { Child } from "../features/identity/api";
@@ -33,6 +34,12 @@ export function FamilyShell() {
           <span className="school-name">{me.school.name}</span>
         </div>
         <div className="topbar-actions">
+          {me.permissions.includes("chat:use") && (
+            <NavLink to="/chat" className="button ghost family-chat-link">
+              <Icon name="chat" />
+              <span>{t("nav.chat")}</span>
+            </NavLink>
+          )}
           <LanguageSwitch />
           <SignOutButton />
         </div>

@@ -45,3 +45,10 @@ export function FamilyOnly({ children }: { children: ReactNode }) {
   const me = useCurrentUser();
   return isFamilyAccount(me.roles) ? <>{children}</> : <NotFoundPage />;
 }
+
+/** Chat: staff with chat:use in the console, and a family in the portal (their children's teachers). */
+export function ChatOnly({ children }: { children: ReactNode }) {
+  const me = useCurrentUser();
+  if (isFamilyAccount(me.roles)) return me.permissions.includes("chat:use") ? <>{children}</> : <NotFoundPage />;
+  return <StaffOnly area="/chat">{children}</StaffOnly>;
+}

@@ -1,13 +1,14 @@
 import { Link } from "react-router";
 
 import { staffNavigation } from "../../app/navigation";
-import { BarChart } from "../../components/BarChart";
+import { TodayAttendance } from "./TodayAttendance";
 import { Icon } from "../../components/icons";
 import { PageHeader } from "../../components/PageHeader";
 import { useT } from "../../i18n";
 import { sectionLabel } from "../attendance/sectionLabel";
 import { useCurrentUser } from "../identity/currentUser";
 import { hasAny } from "../identity/permissions";
+import { FeeCollectionCard } from "../payments/FeeCollectionCard";
 
 export default function DashboardPage() {
   const me = useCurrentUser();
@@ -39,18 +40,9 @@ export default function DashboardPage() {
             )}
           </section>
         )}
-        {hasAny(me.permissions, ["attendance:read"]) && (
-          <section className="card" aria-labelledby="dash-attendance">
-            <h2 id="dash-attendance">{t("dashboard.attendanceTitle")}</h2>
-            <BarChart bars={[]} title={t("dashboard.attendanceTitle")} emptyText={t("dashboard.attendanceEmpty")} />
-          </section>
-        )}
-        {hasAny(me.permissions, ["reports:read", "fees:read"]) && (
-          <section className="card" aria-labelledby="dash-collection">
-            <h2 id="dash-collection">{t("dashboard.collectionTitle")}</h2>
-            <BarChart bars={[]} title={t("dashboard.collectionTitle")} emptyText={t("dashboard.collectionEmpty")} />
-          </section>
-        )}
+        {hasAny(me.permissions, ["attendance:read"]) && <TodayAttendance />}
+        {/* Fee collection: this month's collected against due, defaulters, recent payments. */}
+        {hasAny(me.permissions, ["reports:read", "fees:read"]) && <FeeCollectionCard />}
       </div>
       {shortcuts.length > 0 && (
         <section className="shortcuts" aria-labelledby="dash-shortcuts">
