@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,17 +15,23 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
-from starlette.types import Scope
+from starlette.routing import BaseRoute, Match, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from erplake.core.authcache import EpochCache
-from erplake.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
+from erplake.core.db import (
+    DriverPool,
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+)
 from erplake.core.errors import AppError, error_body
 from erplake.core.logging import RequestIdMiddleware, loggable_path
 from erplake.core.metrics import MetricsMiddleware, RoleMetrics
@@ -49,21 +56,24 @@ class Resources:
     redis: aioredis.Redis
     rate_limiter: RateLimiter
     epochs: EpochCache
+    driver_pool: DriverPool
 
     @classmethod
     def open(cls, settings: Settings, *, role: str) -> Resources:
         engine = create_engine(settings, role=role)
         read_engine = create_engine(settings, role=role, autocommit=True)
+        driver_pool = DriverPool(settings, role=role)
         redis = create_async_redis(settings)
         return cls(
             settings=settings,
             engine=engine,
             read_engine=read_engine,
             sessionmaker=create_sessionmaker(engine),
-            read_sessionmaker=create_read_sessionmaker(read_engine),
+            read_sessionmaker=create_read_sessionmaker(read_engine, driver_pool),
             redis=redis,
             rate_limiter=RateLimiter(settings.redis_url),
             epochs=EpochCache(redis),
+            driver_pool=driver_pool,
         )
 
     async def close(self) -> None:
@@ -71,6 +81,7 @@ class Resources:
         await self.redis.aclose()
         await self.engine.dispose()
         await self.read_engine.dispose()
+        await self.driver_pool.close()
 
 
 class Health(BaseModel):
@@ -194,6 +205,19 @@ def health_router() -> APIRouter:
     return router
 
 
+def native_telemetry() -> TelemetryConfig:
+    """FastAPI's own OpenTelemetry instrumentation asks on every request whether a
+    tracer, meter or logger provider has been configured since the last one, which
+    costs a small request a few per cent. ERPLake reports through Prometheus and
+    structlog and sets up no OpenTelemetry SDK itself, so the instrumentation is on
+    only in a deployment that asks for OpenTelemetry in its environment (any `OTEL_*`
+    variable, or FastAPI's `FASTAPI_OTEL_AUTO_CONFIGURE`)."""
+    wanted = any(name.startswith("OTEL_") for name in os.environ) or bool(
+        os.environ.get("FASTAPI_OTEL_AUTO_CONFIGURE")
+    )
+    return {"tracing": wanted, "metrics": wanted, "logs": wanted}
+
+
 def create_role_app(
     role: str,
     settings: Settings,
@@ -223,6 +247,7 @@ def create_role_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        telemetry=native_telemetry(),
     )
     app.state.role = role
     app.state.settings = settings
@@ -235,6 +260,7 @@ def create_role_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees the final status
     for router in (health_router(), metrics.router(), *routers):
         add_routes(app, router)
+    index_routes(app.router)
     return app
 
 
@@ -263,6 +289,76 @@ class PrefixFilteredRoute(APIRoute):
         if scope["type"] == "http" and not get_route_path(scope).startswith(self.static_prefix):
             return Match.NONE, {}
         return super().matches(scope)
+
+
+class RouteIndex:
+    """The innermost app of a router: tries only the routes that can match the
+    request's first path segment, in their order, instead of every route.
+
+    A route whose path starts with a fixed segment (`/students/{id}` → `students`)
+    can only match paths with that first segment; any other route (a parameter
+    first, a mount, a host) stays a candidate for every path. Anything the candidates
+    do not fully match (a 405, a slash redirect, a 404) and every request FastAPI's
+    own telemetry follows go to the router itself, unchanged."""
+
+    def __init__(self, router: APIRouter) -> None:
+        self.router = router
+        self.fallback = router.app
+        self._indexed: list[BaseRoute] | None = None
+        self._indexed_count = -1
+        self._by_segment: dict[str, list[BaseRoute]] = {}
+        self._anywhere: list[BaseRoute] = []
+
+    @staticmethod
+    def _first_segment(route: BaseRoute) -> str | None:
+        if not isinstance(route, Route | WebSocketRoute):
+            return None
+        segment = route.path.split("/", 2)[1] if route.path.startswith("/") else "{"
+        return None if "{" in segment else segment
+
+    def _build(self) -> None:
+        routes = self.router.routes
+        keyed = [(self._first_segment(route), route) for route in routes]
+        segments = {segment for segment, _ in keyed if segment is not None}
+        self._by_segment = {
+            segment: [route for key, route in keyed if key is None or key == segment]
+            for segment in segments
+        }
+        self._anywhere = [route for key, route in keyed if key is None]
+        self._indexed, self._indexed_count = routes, len(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or "fastapi.telemetry" in scope:
+            await self.fallback(scope, receive, send)
+            return
+        routes = self.router.routes
+        if routes is not self._indexed or len(routes) != self._indexed_count:
+            self._build()
+        path = get_route_path(scope)
+        candidates = (
+            self._by_segment.get(path.split("/", 2)[1], self._anywhere)
+            if path.startswith("/")
+            else self._anywhere
+        )
+        for route in candidates:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope.setdefault("router", self.router)
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+        await self.fallback(scope, receive, send)
+
+
+def index_routes(router: APIRouter) -> None:
+    """Route requests through a `RouteIndex` (unless the router has middleware of
+    its own, which must keep wrapping the routing)."""
+    stack = router.middleware_stack
+    if (
+        getattr(stack, "__self__", None) is router
+        and getattr(stack, "__func__", None) is type(router).app
+    ):
+        router.middleware_stack = RouteIndex(router)
 
 
 def bind_resources(app: FastAPI, resources: Resources) -> None:

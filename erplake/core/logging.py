@@ -178,24 +178,18 @@ class RequestIdMiddleware:
         rid = rid or new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
         token = request_id_var.set(rid)
-        raw = rid.encode()
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", raw)]
-            await send(message)
-
+        header = (b"x-request-id", rid.encode())
         started = False
 
-        async def send_tracking(message: Message) -> None:
+        async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-            await send_with_id(message)
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
 
         try:
-            await self.app(scope, receive, send_tracking)
+            await self.app(scope, receive, send_with_id)
         except Exception:
             # Logged here, while the request id is still bound; the client gets the
             # error JSON and never a trace.

@@ -121,9 +121,18 @@ class RoleMetrics:
         )
         self._gauges = _SnapshotCollector()
         self.registry.register(self._gauges)
+        # The labelled child per (method, route, status): `labels()` takes a lock and
+        # builds its key on every call. Bounded by the routes, methods and statuses.
+        self._series: dict[tuple[str, str, int], Any] = {}
 
     def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
-        self.request_duration.labels(self.role, method, route, str(status)).observe(seconds)
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = self.request_duration.labels(
+                self.role, method, route, str(status)
+            )
+        series.observe(seconds)
 
     async def render(self, resources: Any) -> bytes:
         self._gauges.snapshot = await read_snapshot(resources)
