@@ -234,12 +234,20 @@ async def _send(
 
 
 async def _read_status(reader: asyncio.StreamReader) -> int:
+    """The status of one HTTP/1.1 response, its body read (by length or chunked)."""
     head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
+    length, chunked = 0, False
     for line in head.split(b"\r\n"):
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:].strip())
-    if length:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+        elif name.strip().lower() == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if chunked:
+        while size := int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16):
+            await reader.readexactly(size + 2)
+        await reader.readuntil(b"\r\n")
+    elif length:
         await reader.readexactly(length)
     return int(head[9:12])
 

@@ -63,8 +63,9 @@ class Allocation:
 class PaymentRecorded:
     payment_id: uuid.UUID
     student_id: uuid.UUID
-    receipt_number: int
-    receipt_label: str
+    # None for an online payment recorded just now: it is numbered when it commits.
+    receipt_number: int | None
+    receipt_label: str | None
     amount: int
     allocations: tuple[Allocation, ...]
     advance: int
@@ -134,28 +135,37 @@ _PAYMENT_CONTEXT = text(
     """
 )
 
-# The payment's writes in one statement. The receipt number is taken here, last
-# before the commit, so concurrent payments of a school hold the counter row only
-# for this statement and the commit.
-_WRITE_PAYMENT = text(
-    """
-    WITH counter AS (
+# The payment's writes in one statement. A counter payment takes its receipt number
+# here, last before the commit (the receipt is printed at once); an online payment is
+# inserted without one and numbered at commit by the deferred trigger
+# `assign_receipt_number`, so a webhook holds the school's counter row only while its
+# transaction commits. Both draw on `receipt_counters`: one gapless sequence.
+_NUMBERED = """
+    counter AS (
         INSERT INTO receipt_counters (school_id, academic_year_id, last_number)
         VALUES (CAST(:school AS uuid), CAST(:year AS uuid), 1)
         ON CONFLICT (school_id, academic_year_id)
         DO UPDATE SET last_number = receipt_counters.last_number + 1
         RETURNING last_number
-    ), payment AS (
+    ), numbered AS (
+        SELECT last_number AS number,
+               CAST(:year_name AS text) || '/' || lpad(CAST(last_number AS text), 5, '0')
+                   AS label
+        FROM counter
+    )"""
+_AT_COMMIT = """
+    numbered AS (SELECT CAST(NULL AS integer) AS number, CAST(NULL AS text) AS label)"""
+_WRITES = """,
+    payment AS (
         INSERT INTO payments (id, school_id, student_id, academic_year_id, receipt_number,
                               receipt_label, amount, method, reference, received_on,
                               recorded_by_id, order_id, provider_payment_id)
         SELECT CAST(:payment AS uuid), CAST(:school AS uuid), CAST(:student AS uuid),
-               CAST(:year AS uuid), last_number,
-               CAST(:year_name AS text) || '/' || lpad(CAST(last_number AS text), 5, '0'),
+               CAST(:year AS uuid), number, label,
                CAST(:amount AS bigint), CAST(:method AS text), CAST(:reference AS text),
                CAST(:received_on AS date), CAST(:recorded_by AS uuid),
                CAST(:order_id AS uuid), CAST(:provider_payment AS text)
-        FROM counter
+        FROM numbered
         RETURNING receipt_number, receipt_label
     ), shares AS (
         SELECT invoice_id, take
@@ -166,8 +176,9 @@ _WRITE_PAYMENT = text(
                                     amount, memo, created_by_id)
         SELECT CAST(:school AS uuid), CAST(:student AS uuid), s.invoice_id,
                CAST(:payment AS uuid), 'payment', -s.take,
-               CASE WHEN s.invoice_id IS NULL THEN 'Advance, ' ELSE 'Receipt ' END
-                   || p.receipt_label,
+               CASE WHEN s.invoice_id IS NULL THEN 'Advance, ' ELSE '' END
+                   || coalesce('Receipt ' || p.receipt_label,
+                               'Online payment ' || CAST(:provider_payment AS text)),
                CAST(:created_by AS uuid)
         FROM shares s CROSS JOIN payment p
     ), paid AS (
@@ -180,8 +191,9 @@ _WRITE_PAYMENT = text(
         WHERE s.invoice_id IS NOT NULL AND i.id = s.invoice_id
     )
     SELECT receipt_number, receipt_label FROM payment
-    """
-)
+"""
+_WRITE_PAYMENT = text("WITH" + _NUMBERED + _WRITES)
+_WRITE_ONLINE_PAYMENT = text("WITH" + _AT_COMMIT + _WRITES)
 
 
 def _allocate(
@@ -286,7 +298,7 @@ async def record_payment(
         shares.append((None, advance))
     number, label = (
         await session.execute(
-            _WRITE_PAYMENT,
+            _WRITE_PAYMENT if provider_payment_id is None else _WRITE_ONLINE_PAYMENT,
             {
                 "school": school_id,
                 "year": year_id,

@@ -167,7 +167,9 @@ async def receipt_pdf(
         school_id=principal.school_id,
         payment=payment,
     )
-    return _pdf(data, f"receipt-{payment.receipt_label.replace('/', '-')}.pdf")
+    # A committed payment is always numbered (online ones at commit).
+    label = payment.receipt_label or str(payment.id)
+    return _pdf(data, f"receipt-{label.replace('/', '-')}.pdf")
 
 
 @invoice_pdfs.get(

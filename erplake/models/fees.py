@@ -313,8 +313,12 @@ class Payment(IdMixin, SchoolScoped, TimestampMixin, Base):
     academic_year_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("academic_years.id", ondelete="RESTRICT")
     )
-    receipt_number: Mapped[int] = mapped_column(Integer)
-    receipt_label: Mapped[str] = mapped_column(String(40))
+    # Counter payments take their number in the payment's statement (the receipt is
+    # printed at once); online payments at commit, from the deferred trigger
+    # `assign_receipt_number` (migration 0005), so a webhook holds the school's counter
+    # only while it commits. Both come from `receipt_counters`: one gapless sequence.
+    receipt_number: Mapped[int | None] = mapped_column(Integer)
+    receipt_label: Mapped[str | None] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(BigInteger)
     refunded: Mapped[int] = mapped_column(BigInteger, server_default="0")
     method: Mapped[str] = mapped_column(String(16))

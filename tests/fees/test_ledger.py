@@ -218,6 +218,43 @@ async def test_refund_gives_back_the_advance_first_then_reopens_the_newest_invoi
     await _no_discrepancies(resources, school_id)
 
 
+async def test_a_refund_racing_another_is_measured_against_the_payment_as_locked(
+    resources, records
+) -> None:
+    """The counter's refund loads the payment before the ledger locks it; a refund that
+    committed in between must count, so the second is refused with a clear 422."""
+    school_id, student, (april, _may, _june) = await _setup(resources, records)
+    paid = await _pay(resources, school_id, student, 100_000, invoice_ids=[april])
+
+    async with transaction(resources.sessionmaker) as late:
+        # This session read the payment (nothing refunded yet) ...
+        await late.execute(select(Payment).where(Payment.id == paid.payment_id))
+        # ... then a concurrent refund commits ...
+        async with transaction(resources.sessionmaker) as first:
+            await ledger.refund(
+                first,
+                None,
+                school_id=school_id,
+                payment_id=paid.payment_id,
+                amount=60_000,
+                external_ref=None,
+                memo="First",
+            )
+        # ... and this one asks for more than is left.
+        with pytest.raises(Unprocessable) as too_much:
+            await ledger.refund(
+                late,
+                None,
+                school_id=school_id,
+                payment_id=paid.payment_id,
+                amount=60_000,
+                external_ref=None,
+                memo="Second",
+            )
+    assert too_much.value.details == {"refundable": 40_000}
+    await _no_discrepancies(resources, school_id)
+
+
 async def test_write_off_and_cancel(resources, records) -> None:
     school_id, student, (april, may, june) = await _setup(resources, records)
     await _pay(resources, school_id, student, 40_000, invoice_ids=[april])
@@ -453,3 +490,73 @@ async def test_ledger_properties_hold_over_random_operations(
         # 5. Receipt numbers are 1..n.
         numbers = sorted((await session.execute(select(Payment.receipt_number))).scalars())
         assert numbers == list(range(1, len(numbers) + 1))
+
+
+async def test_online_payments_are_numbered_at_commit_in_one_gapless_sequence(
+    resources, records
+) -> None:
+    school_id, student, (april, may, june) = await _setup(resources, records)
+
+    async with transaction(resources.sessionmaker) as session:
+        online = await ledger.record_payment(
+            session,
+            None,
+            school_id=school_id,
+            student_id=student,
+            amount=100_000,
+            method="razorpay",
+            received_on=TODAY,
+            invoice_ids=[april],
+            provider_payment_id="pay_commit",
+        )
+        assert (online.receipt_number, online.receipt_label) == (None, None)  # not yet
+        counter_paid = await ledger.record_payment(
+            session,
+            None,
+            school_id=school_id,
+            student_id=student,
+            amount=10_000,
+            method="cash",
+            received_on=TODAY,
+            invoice_ids=[may],
+        )
+        assert counter_paid.receipt_number == 1  # printed at once
+    rolled_back = None
+    with pytest.raises(RuntimeError):
+        async with transaction(resources.sessionmaker) as session:
+            rolled_back = await ledger.record_payment(
+                session,
+                None,
+                school_id=school_id,
+                student_id=student,
+                amount=5_000,
+                method="razorpay",
+                received_on=TODAY,
+                invoice_ids=[june],
+                provider_payment_id="pay_rolled_back",
+            )
+            raise RuntimeError("the webhook failed after crediting")
+    assert rolled_back is not None
+
+    async with resources.sessionmaker() as session:
+        numbered = (
+            await session.execute(
+                select(Payment.provider_payment_id, Payment.receipt_number, Payment.receipt_label)
+                .order_by(Payment.receipt_number)
+            )
+        ).all()
+        again = await ledger.record_payment(
+            session,
+            None,
+            school_id=school_id,
+            student_id=student,
+            amount=100_000,
+            method="razorpay",
+            received_on=TODAY,
+            invoice_ids=[april],
+            provider_payment_id="pay_commit",
+        )
+    assert [(p, n) for p, n, _ in numbered] == [(None, 1), ("pay_commit", 2)]
+    assert numbered[1][2].endswith("/00002")
+    assert (again.created, again.receipt_number) == (False, 2)  # the number it got
+    await _no_discrepancies(resources, school_id)
