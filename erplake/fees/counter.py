@@ -24,6 +24,7 @@ from erplake.core.pagination import PageParams, paginate_rows
 from erplake.core.schemas import Schema
 from erplake.core.security import Principal
 from erplake.fees import documents, ledger
+from erplake.fees.schemas import PositivePaise
 from erplake.models.fees import COUNTER_METHODS, Payment
 from erplake.models.school import School
 from erplake.models.students import Student
@@ -47,7 +48,7 @@ class OnlineRefund(Conflict):
 
 class CounterPaymentIn(Schema):
     student_id: uuid.UUID
-    amount: int = Field(gt=0, description="In paise (1 rupee = 100 paise)", examples=[250000])
+    amount: PositivePaise = Field(examples=[250000])
     method: CounterMethod
     reference: str | None = Field(
         default=None,
@@ -69,7 +70,7 @@ class CounterPaymentIn(Schema):
 
 
 class RefundIn(Schema):
-    amount: int = Field(gt=0, description="In paise")
+    amount: PositivePaise
     reason: str = Field(min_length=1, max_length=300)
 
 

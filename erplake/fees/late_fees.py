@@ -40,6 +40,9 @@ _CHARGE = text(
                     ELSE LEAST(CAST(:cap AS bigint), CAST(:amount AS bigint)
                                * (CAST(:on AS date) - i.due_on - CAST(:grace AS integer)))
                END) > i.late_fee
+        -- The ledger's lock order (invoices by due date, then number), so a run and a
+        -- payment locking the same family's invoices cannot deadlock.
+        ORDER BY i.due_on, i.number
         FOR UPDATE OF i
     ), grown AS (
         UPDATE invoices i SET late_fee = i.late_fee + d.extra, updated_at = now()

@@ -73,16 +73,21 @@ class PaymentRecorded:
 
 
 def invoice_status_sql(
-    *, paid: str = "paid", late_fee: str = "late_fee", adjusted: str = "adjusted"
+    *,
+    paid: str = "paid",
+    late_fee: str = "late_fee",
+    adjusted: str = "adjusted",
+    keep: tuple[str, ...] = ("draft", "cancelled", "written_off"),
 ) -> str:
     """The status an open invoice has given its figures, as SQL over the invoices row.
 
     Pass the NEW values' expressions when used in an UPDATE's SET (PostgreSQL evaluates
-    SET expressions against the old row): e.g. `paid="paid + :take"`. Drafts,
-    cancelled and written-off invoices keep their status."""
+    SET expressions against the old row): e.g. `paid="paid + :take"`. Invoices in a
+    `keep` status (drafts, cancelled and written-off ones) keep it."""
     balance = f"(subtotal - concession + ({late_fee}) - ({paid}) - ({adjusted}))"
+    kept = ", ".join(f"'{status}'" for status in keep)
     return (
-        "CASE WHEN status IN ('draft', 'cancelled', 'written_off') THEN status"
+        f"CASE WHEN status IN ({kept}) THEN status"
         f" WHEN {balance} = 0 THEN 'paid'"
         f" WHEN ({paid}) > 0 THEN 'partially_paid'"
         " ELSE 'issued' END"
@@ -341,8 +346,8 @@ async def refund(
     memo: str,
 ) -> bool:
     """Give back part or all of a payment: first its advance, then the invoices it paid,
-    newest first, which open again. A provider refund (`external_ref`) is booked once:
-    False when it already was."""
+    newest first, which open again (a written-off one too, for what was refunded). A
+    provider refund (`external_ref`) is booked once: False when it already was."""
     _check_amount(amount, "refund amount")
     payment = (
         await session.execute(
@@ -434,7 +439,9 @@ async def refund(
             .where(_INVOICES.c.id == bindparam("b_id"))
             .values(
                 paid=_INVOICES.c.paid - bindparam("b_take"),
-                status=text(invoice_status_sql(paid="paid - :b_take")),
+                # Money given back is owed again: a written-off invoice it paid opens
+                # again for what was refunded (the write-off itself stands).
+                status=text(invoice_status_sql(paid="paid - :b_take", keep=("draft", "cancelled"))),
                 updated_at=func.now(),
             ),
             [{"b_id": invoice_id, "b_take": take} for invoice_id, take in reopened],

@@ -18,7 +18,12 @@ LateFeeKind = Literal["flat", "per_day"]
 InvoiceStatus = Literal["draft", "issued", "partially_paid", "paid", "cancelled", "written_off"]
 
 HEAD_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
-PositivePaise = Annotated[int, Field(gt=0, description="Amount in paise (1 rupee = 100 paise)")]
+# ₹1,000 crore: above any fee or payment, and far enough below BIGINT that sums and
+# per-day late fees cannot overflow; a bigger figure is a typo, refused with a 422.
+MAX_PAISE = 10**12
+PositivePaise = Annotated[
+    int, Field(gt=0, le=MAX_PAISE, description="Amount in paise (1 rupee = 100 paise)")
+]
 
 
 # ---- heads ---------------------------------------------------------------------
@@ -158,7 +163,7 @@ class ConcessionIn(Schema):
     name: str = Field(min_length=1, max_length=100, examples=["Sibling concession"])
     kind: ConcessionKind
     percent_bp: int | None = Field(default=None, ge=1, le=10000)
-    amount: int | None = Field(default=None, gt=0, description="Paise off each line (fixed)")
+    amount: PositivePaise | None = Field(default=None, description="Paise off each line (fixed)")
     head_ids: list[uuid.UUID] = Field(default=[], max_length=50)
     student_id: uuid.UUID | None = None
     category: ConcessionCategory | None = None
@@ -180,7 +185,7 @@ class ConcessionUpdate(Schema):
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     percent_bp: int | None = Field(default=None, ge=1, le=10000)
-    amount: int | None = Field(default=None, gt=0)
+    amount: PositivePaise | None = None
     head_ids: list[uuid.UUID] | None = Field(default=None, max_length=50)
     reason: str | None = Field(default=None, min_length=1, max_length=1000)
 
@@ -227,7 +232,7 @@ class LateFeeRuleIn(Schema):
     kind: LateFeeKind
     amount: PositivePaise
     grace_days: int = Field(default=0, ge=0, le=365)
-    cap: int | None = Field(default=None, gt=0, description="Most a per-day fee reaches")
+    cap: PositivePaise | None = Field(default=None, description="Most a per-day fee reaches")
     is_active: bool = True
 
     @model_validator(mode="after")
@@ -239,9 +244,9 @@ class LateFeeRuleIn(Schema):
 
 class LateFeeRuleUpdate(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    amount: int | None = Field(default=None, gt=0)
+    amount: PositivePaise | None = None
     grace_days: int | None = Field(default=None, ge=0, le=365)
-    cap: int | None = Field(default=None, gt=0)
+    cap: PositivePaise | None = None
     is_active: bool | None = None
 
 

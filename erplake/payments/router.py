@@ -65,8 +65,8 @@ async def create_order(
 ) -> OrderOut:
     """Start an online payment for invoices: a parent for their own children's, staff
     who record payments for any. The amount is each invoice's balance now, never a
-    client's figure. Asking again for the same invoices within 30 minutes answers the
-    same order (Razorpay)."""
+    client's figure. The same payer asking again for the same invoices within 30
+    minutes gets the same order (Razorpay)."""
     return await service.create_order(
         request.app.state.sessionmaker,
         _settings(request),

@@ -211,13 +211,22 @@ async def _reusable_order(
     school_id: uuid.UUID,
     provider: str,
     allocations: list[dict[str, Any]],
+    payer_id: uuid.UUID | None,
 ) -> PaymentOrder | None:
+    """The caller's own fresh order for the same balances (a pay link's: one made by
+    a link). Never another payer's: they could not read or verify it."""
+    payer = (
+        PaymentOrder.via_link.is_(True)
+        if payer_id is None
+        else PaymentOrder.created_by_id == payer_id
+    )
     return (
         await session.execute(
             select(PaymentOrder)
             .where(
                 PaymentOrder.school_id == school_id,
                 PaymentOrder.provider == provider,
+                payer,
                 PaymentOrder.status == "created",
                 PaymentOrder.allocations == cast(allocations, JSONB),
                 PaymentOrder.created_at > utcnow() - REUSE_ORDER_FOR,
@@ -261,7 +270,11 @@ async def create_order(
             session, principal, school_id=school_id, invoice_ids=invoice_ids
         )
         existing = await _reusable_order(
-            session, school_id=school_id, provider=provider, allocations=allocations
+            session,
+            school_id=school_id,
+            provider=provider,
+            allocations=allocations,
+            payer_id=principal.user_id if principal else None,
         )
         description = await _describe(session, invoice_ids)
     if existing is not None and provider == "razorpay":

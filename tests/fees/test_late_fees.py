@@ -5,12 +5,13 @@ fee jobs once per date."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from erplake.core.db import transaction
 from erplake.core.jobs import execute_outbox_job
@@ -22,6 +23,7 @@ from erplake.fees.tasks import schedule_daily_fee_jobs
 from erplake.models.fees import Invoice, InvoiceLine, LedgerEntry
 from erplake.models.outbox import OutboxJob
 from erplake.ops.tasks import build_cron_scheduler
+from tests.fees.factory import FeeLineSpec, add_head, add_instalment, issue_invoice
 from tests.fees.test_invoicing import Q1_CLASS_6, no_discrepancies, ok, set_up_fees
 
 
@@ -224,3 +226,63 @@ def test_the_scheduler_runs_the_daily_fee_entry_hourly() -> None:
     assert ("erplake.fees.tasks.enqueue_daily_fee_jobs", "5 * * * *", "low") in [
         (j.func_name, j.cron, j.queue_name) for j in jobs
     ]
+
+
+async def _charge_scanning(resources: Any, school_id: uuid.UUID, on: date) -> LateFeeRun:
+    """The run as a big school's plan makes it: the invoices read in table order."""
+    async with transaction(resources.sessionmaker) as session:
+        await session.execute(text("SET LOCAL enable_indexscan = off"))
+        await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        return await apply_late_fees(session, school_id=school_id, on=on)
+
+
+async def _waiting_for_a_lock(session: Any) -> int:
+    # pg_stat_activity is read once per transaction unless its snapshot is cleared.
+    await session.execute(text("SELECT pg_stat_clear_snapshot()"))
+    return int(
+        await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    )
+
+
+async def test_the_run_locks_invoices_in_the_ledgers_order_so_a_payment_cannot_deadlock_it(
+    client_for, records, resources
+) -> None:
+    """A payment locks a family's invoices by due date; the run must take them in the
+    same order, or each ends up waiting for the other."""
+    school_id = records.admin.school_id
+    student = records.students["Aarav"]
+    async with transaction(resources.sessionmaker) as session:
+        head = await add_head(session, school_id, "TUITION")
+        june = await add_instalment(session, school_id, "June", date(2026, 6, 10))
+        april = await add_instalment(session, school_id, "April", date(2026, 4, 10))
+        ids = {}
+        # The later one is written first, so a plain scan of the table meets it first.
+        for name, instalment in (("june", june), ("april", april)):
+            ids[name] = await issue_invoice(
+                session,
+                school_id=school_id,
+                student_id=student,
+                instalment_id=instalment,
+                lines=[FeeLineSpec(head, 100_000)],
+            )
+    await _rule(client_for, records, {"kind": "flat", "amount": 500})
+
+    async with transaction(resources.sessionmaker) as payment:
+        await payment.execute(
+            select(Invoice.id).where(Invoice.id == ids["april"]).with_for_update()
+        )
+        run = asyncio.create_task(_charge_scanning(resources, school_id, date(2026, 7, 1)))
+        for _ in range(500):  # at most ~10 s for the run to reach the locked invoice
+            if await _waiting_for_a_lock(payment):
+                break
+            await asyncio.sleep(0.02)
+        # Deadlock detection (1 s) fires before this timeout if the run holds June.
+        await payment.execute(text("SET LOCAL lock_timeout = '3s'"))
+        await payment.execute(select(Invoice.id).where(Invoice.id == ids["june"]).with_for_update())
+    assert (await run).invoices == 2
+    await no_discrepancies(resources, school_id)

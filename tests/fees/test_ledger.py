@@ -541,8 +541,9 @@ async def test_online_payments_are_numbered_at_commit_in_one_gapless_sequence(
     async with resources.sessionmaker() as session:
         numbered = (
             await session.execute(
-                select(Payment.provider_payment_id, Payment.receipt_number, Payment.receipt_label)
-                .order_by(Payment.receipt_number)
+                select(
+                    Payment.provider_payment_id, Payment.receipt_number, Payment.receipt_label
+                ).order_by(Payment.receipt_number)
             )
         ).all()
         again = await ledger.record_payment(
@@ -559,4 +560,35 @@ async def test_online_payments_are_numbered_at_commit_in_one_gapless_sequence(
     assert [(p, n) for p, n, _ in numbered] == [(None, 1), ("pay_commit", 2)]
     assert numbered[1][2].endswith("/00002")
     assert (again.created, again.receipt_number) == (False, 2)  # the number it got
+    await _no_discrepancies(resources, school_id)
+
+
+async def test_refunding_money_that_paid_a_written_off_invoice_opens_it_again(
+    resources, records
+) -> None:
+    school_id, student, (april, _may, _june) = await _setup(resources, records)
+    paid = await _pay(resources, school_id, student, 40_000, invoice_ids=[april])
+    async with transaction(resources.sessionmaker) as session:
+        await ledger.write_off(
+            session, None, school_id=school_id, invoice_id=april, reason="Hardship"
+        )
+
+    async with transaction(resources.sessionmaker) as session:
+        await ledger.refund(
+            session,
+            None,
+            school_id=school_id,
+            payment_id=paid.payment_id,
+            amount=15_000,
+            external_ref=None,
+            memo="Cheque bounced",
+        )
+
+    row = await _invoice(resources, april)
+    assert (row.status, row.paid, row.adjusted, row.balance) == (
+        "partially_paid",
+        25_000,
+        60_000,
+        15_000,
+    )
     await _no_discrepancies(resources, school_id)

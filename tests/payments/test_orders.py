@@ -199,3 +199,20 @@ async def test_orders_are_read_only_by_their_payer_and_the_accounts_office(
     listed = await billing.get("/orders", params={"status": "created"}, headers=accountant.headers)
     assert [o["id"] for o in listed.json()["items"]] == [order["id"]]
     assert (await billing.get("/orders", headers=fees.neha.headers)).json()["total"] == 0
+
+
+async def test_an_order_someone_else_started_is_not_handed_to_the_next_payer(
+    billing: httpx.AsyncClient, fake_razorpay: FakeRazorpay, fees: Fees, make_user: Any
+) -> None:
+    """The accounts office started an order for Aarav's invoice; his mother then taps
+    Pay: she gets an order of her own, which she can read and verify (another payer's
+    order would be 404 to her)."""
+    accountant = await make_user("accountant")
+    office = await order_for(billing, accountant, fees.invoices["Aarav"])
+    mine = await order_for(billing, fees.neha, fees.invoices["Aarav"])
+
+    assert mine["id"] != office["id"]
+    read = await billing.get(f"/orders/{mine['id']}", headers=fees.neha.headers)
+    assert read.status_code == 200, read.text
+    again = await order_for(billing, fees.neha, fees.invoices["Aarav"])
+    assert again["id"] == mine["id"]
