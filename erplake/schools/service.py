@@ -5,10 +5,13 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from erplake.audit import service as audit
+from erplake.audit.service import Actor
 from erplake.core.db import fetch_one
-from erplake.core.errors import NotFound
+from erplake.core.errors import NotFound, Unprocessable
+from erplake.core.phone import parse_mobile
 from erplake.models.school import School
-from erplake.schools.schemas import SchoolOut
+from erplake.schools.schemas import SchoolOut, SchoolUpdate
 
 
 class SchoolNotFound(NotFound):
@@ -47,3 +50,35 @@ async def create(
     session.add(school)
     await session.flush()
     return school
+
+
+async def update_profile(
+    session: AsyncSession, actor: Actor, *, school_id: uuid.UUID, body: SchoolUpdate
+) -> SchoolOut:
+    """Change the fields given (audited with before and after)."""
+    changes = body.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        raise Unprocessable("the school needs a name")
+    if "timezone" in changes and changes["timezone"] is None:
+        raise Unprocessable("the school needs a timezone")
+    if changes.get("phone"):
+        changes["phone"] = parse_mobile(changes["phone"])
+    school = (
+        await session.execute(select(School).where(School.id == school_id).with_for_update())
+    ).scalar_one_or_none()
+    if school is None:
+        raise SchoolNotFound("school not found")
+    before = {key: getattr(school, key) for key in changes}
+    for key, value in changes.items():
+        setattr(school, key, value)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        action="school.update",
+        entity="school",
+        entity_id=school_id,
+        before=before,
+        after=changes,
+    )
+    return SchoolOut.model_validate(school)

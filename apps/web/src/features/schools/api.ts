@@ -17,3 +17,10 @@ export const schoolQuery = queryOptions({
   queryKey: ["schools", "current"],
   queryFn: ({ signal }) => api<School>("/api/school", { signal }),
 });
+
+/** The fields an admin may change (PATCH /api/school, permission settings:manage). */
+export type SchoolChanges = Partial<Pick<School, "name" | "address" | "phone" | "email" | "timezone">>;
+
+export function updateSchool(body: SchoolChanges): Promise<School> {
+  return api<School>("/api/school", { method: "PATCH", body });
+}
