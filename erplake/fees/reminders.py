@@ -74,6 +74,9 @@ class ReminderRuleIn(Schema):
     name: str = Field(min_length=1, max_length=100, examples=["Three days before"])
     offset_days: Offset
     template: TemplateId
+    template_hi: TemplateId | None = Field(
+        default=None, description="The Hindi template, for guardians who prefer Hindi"
+    )
     is_active: bool = True
 
 
@@ -81,6 +84,7 @@ class ReminderRuleUpdate(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     offset_days: Offset | None = None
     template: TemplateId | None = None
+    template_hi: TemplateId | None = Field(default=None, description="null clears it")
     is_active: bool | None = None
 
 
@@ -89,6 +93,7 @@ class ReminderRuleOut(Schema):
     name: str
     offset_days: int
     template: str
+    template_hi: str | None
     is_active: bool
     created_at: datetime
 
@@ -98,6 +103,7 @@ def _snapshot(rule: ReminderRule) -> dict[str, Any]:
         "name": rule.name,
         "offset_days": rule.offset_days,
         "template": rule.template,
+        "template_hi": rule.template_hi,
         "is_active": rule.is_active,
     }
 
@@ -178,6 +184,8 @@ async def update_rule(
 ) -> ReminderRuleOut:
     rule = await _get(session, school_id=school_id, rule_id=rule_id)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "template_hi" in body.model_fields_set:
+        changes["template_hi"] = body.template_hi  # null clears it
     if "offset_days" in changes:
         await _check_offset_free(
             session, school_id=school_id, offset_days=changes["offset_days"], rule_id=rule_id
@@ -221,8 +229,8 @@ async def delete_rule(
 _DUE = text(
     """
     WITH due AS (
-        SELECT r.id AS rule_id, i.id AS invoice_id, r.template, i.balance, i.due_on,
-               i.student_id
+        SELECT r.id AS rule_id, i.id AS invoice_id, r.template, r.template_hi, i.balance,
+               i.due_on, i.student_id
         FROM fee_reminder_rules r
         JOIN invoices i ON i.school_id = r.school_id
              AND i.due_on = CAST(:on AS date) - r.offset_days
@@ -234,7 +242,10 @@ _DUE = text(
         ON CONFLICT DO NOTHING
         RETURNING rule_id, invoice_id
     )
-    SELECT d.rule_id, d.invoice_id, d.template, d.balance, d.due_on,
+    SELECT d.rule_id, d.invoice_id,
+           CASE WHEN g.preferred_language = 'hi' AND d.template_hi IS NOT NULL
+                THEN d.template_hi ELSE d.template END AS template,
+           d.balance, d.due_on,
            st.name AS student_name, g.id AS guardian_id, g.name AS guardian_name, g.phone,
            sc.name AS school_name
     FROM recorded

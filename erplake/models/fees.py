@@ -498,6 +498,8 @@ class ReminderRule(IdMixin, SchoolScoped, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     offset_days: Mapped[int] = mapped_column(Integer)
     template: Mapped[str] = mapped_column(String(64))
+    # The same message approved in Hindi, for guardians who prefer it (else `template`).
+    template_hi: Mapped[str | None] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
     __table_args__ = (

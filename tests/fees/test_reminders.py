@@ -228,3 +228,27 @@ async def test_reminder_rules_crud_is_checked_audited_and_for_fee_managers(
         "fees.reminder_rule.update",
         "fees.reminder_rule.delete",
     ]
+
+
+async def test_a_guardian_who_reads_hindi_gets_the_rules_hindi_template(
+    client_for, records, invoices, make_user, resources, fake_whatsapp, drain_outbox
+) -> None:
+    fake, fake_settings = fake_whatsapp
+    accountant = await make_user("accountant")
+    async with client_for("api") as api:
+        rule = await _rule(api, accountant, -3, "tmpl-before", template_hi="tmpl-before-hi")
+        assert rule["template_hi"] == "tmpl-before-hi"
+    await _run_job(resources, drain_outbox, fake_settings, records.admin.school_id, T)
+
+    # Vikram prefers Hindi; Neha has no preference (English).
+    assert [m.template_id for m in fake.messages_to("+919800000005")] == ["tmpl-before-hi"]
+    assert [m.template_id for m in fake.messages_to("+919810000001")] == ["tmpl-before"]
+
+    async with client_for("api") as api:
+        cleared = await api.patch(
+            f"/fee-reminder-rules/{rule['id']}",
+            json={"template_hi": None},
+            headers=accountant.headers,
+        )
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["template"], cleared.json()["template_hi"]) == ("tmpl-before", None)
