@@ -28,6 +28,7 @@ from erplake.core.errors import NotFound
 from erplake.core.jobs import JobContext, task
 from erplake.core.permissions import P
 from erplake.core.settings import Settings
+from erplake.fees import ledger
 from erplake.models.fees import Invoice, Payment
 from erplake.payments.links import pay_link_url
 from erplake.pdfs.render import (
@@ -46,7 +47,6 @@ INVOICE_TASK = "fees.render_invoice_pdf"
 DAY_TASK = "fees.render_day_receipts"
 DAY_KIND = "fees.day_receipts"
 PDF = "application/pdf"
-OPEN_STATUSES = ("issued", "partially_paid")
 
 METHOD_LABELS = {
     "cash": "Cash",
@@ -315,7 +315,7 @@ async def invoice_doc(
         for line in await session.execute(_INVOICE_LINES, {"invoice_id": invoice_id})
     ]
     issued = row.issued_at or row.created_at
-    payable = row.status in OPEN_STATUSES and row.balance > 0
+    payable = row.status in ledger.OPEN_STATUSES and row.balance > 0
     doc = InvoiceDoc(
         school=await letterhead(session, storage, school_id=school_id),
         date=school_today(settings.school_timezone, now=issued),

@@ -56,7 +56,6 @@ GENERATE_TASK = "fees.generate_invoices"
 GENERATE_KIND = "fees.generate_invoices"
 # Invoices per statement (and per progress report).
 CHUNK = 10_000
-OPEN_STATUSES = ledger.OPEN_STATUSES
 
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -456,7 +455,7 @@ async def list_invoices(
     if instalment_id is not None:
         stmt = stmt.where(Invoice.instalment_id == instalment_id)
     is_overdue = (
-        Invoice.status.in_(OPEN_STATUSES) & (Invoice.balance > 0) & (Invoice.due_on < today)
+        Invoice.status.in_(ledger.OPEN_STATUSES) & (Invoice.balance > 0) & (Invoice.due_on < today)
     )
     if overdue is True:
         stmt = stmt.where(is_overdue)
