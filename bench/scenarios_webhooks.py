@@ -9,12 +9,14 @@ clients. Every invoice must end up credited exactly once; the target is p99 < 50
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -41,17 +43,21 @@ async def webhook_rows(servers: Servers) -> list[Row]:
     orders = await _orders(servers.database_url)
     deliveries = _deliveries(orders)
     env = {**servers.env, "RAZORPAY_WEBHOOK_SECRET": WEBHOOK_SECRET}
-    with _billing_role(env) as port:
+    with _billing_role(env) as (port, pid):
+        cpu_before, busy_before = _cpu_seconds(pid), _busy_seconds()
         began = time.perf_counter()
         latencies, statuses = await _send(port, deliveries)
         seconds = time.perf_counter() - began
+        cpu_ms = (_cpu_seconds(pid) - cpu_before) * 1000 / len(deliveries)
+        busy_ms = (_busy_seconds() - busy_before) * 1000 / len(deliveries)
     credited = await _check(servers.database_url, orders)
     latencies.sort()
     p50 = latencies[len(latencies) // 2]
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(
         f"webhooks: {len(deliveries)} deliveries ({len(orders)} payments) in {seconds:.2f} s,"
-        f" {len(deliveries) / seconds:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms;"
+        f" {len(deliveries) / seconds:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms,"
+        f" CPU per delivery: billing {cpu_ms:.2f} ms, whole machine {busy_ms:.2f} ms;"
         f" statuses {sorted(statuses.items())}; {credited} invoices credited exactly once",
         file=sys.stderr,
     )
@@ -183,7 +189,7 @@ def _deliveries(orders: list[dict[str, Any]]) -> list[tuple[bytes, dict[str, str
 
 
 @contextmanager
-def _billing_role(env: dict[str, str]) -> Iterator[int]:
+def _billing_role(env: dict[str, str]) -> Iterator[tuple[int, int]]:
     port = free_port()
     argv = [sys.executable, "-m", "erplake", "serve", "billing", "--port", str(port)]
     proc = subprocess.Popen(argv, env=env)
@@ -198,10 +204,23 @@ def _billing_role(env: dict[str, str]) -> Iterator[int]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the billing role did not start")
             time.sleep(0.05)
-        yield port
+        yield port, proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _busy_seconds() -> float:
+    """CPU time the whole machine spent busy so far, over all cores (Linux)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 async def _send(

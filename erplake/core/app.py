@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import redis.asyncio as aioredis
 import structlog
 from fastapi import APIRouter, FastAPI, Request
@@ -127,11 +128,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("validation_error", message, details), status_code=422)
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+    @app.exception_handler(asyncpg.IntegrityConstraintViolationError)
+    async def _integrity(_: Request, exc: Exception) -> JSONResponse:
         # Two requests racing past a service's own check meet the database's
-        # constraint: that is a conflict the client can act on, not a crash.
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
-            getattr(exc.orig, "__cause__", None), "sqlstate", None
+        # constraint: that is a conflict the client can act on, not a crash. (Hot
+        # paths run statements on the driver, whose errors arrive unwrapped.)
+        orig = exc.orig if isinstance(exc, IntegrityError) else exc
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(
+            getattr(orig, "__cause__", None), "sqlstate", None
         )
         if sqlstate == "23505":
             return JSONResponse(

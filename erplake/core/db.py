@@ -228,16 +228,25 @@ def _unconnected_driver_pool(session: AsyncSession) -> DriverPool | None:
     return pool if pool is not None and not session.in_transaction() else None
 
 
+_DRIVER = "erplake.driver"
+
+
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The session's own asyncpg connection, for hot paths where SQLAlchemy's
     per-statement overhead (several times the query itself) matters. It is the
-    same connection, inside the same transaction as the session's other work."""
+    same connection, inside the same transaction as the session's other work; it is
+    looked up once per transaction (each look-up is a greenlet switch)."""
+    cached = session.info.get(_DRIVER)
+    if cached is not None and cached[0] is session.sync_session.get_transaction():
+        return cached[1]  # type: ignore[no-any-return]
     adapted = await session.run_sync(_adapted_connection)
     # The asyncpg adapter sends BEGIN lazily on its first statement; a statement
     # sent past it must not run outside the request's transaction.
     if adapted._transaction is None:
         await adapted._start_transaction()
-    return adapted.driver_connection  # type: ignore[no-any-return]
+    connection = adapted.driver_connection
+    session.info[_DRIVER] = (session.sync_session.get_transaction(), connection)
+    return connection  # type: ignore[no-any-return]
 
 
 def _adapted_connection(session: Session) -> Any:

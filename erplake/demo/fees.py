@@ -275,4 +275,5 @@ async def _payments(
             reference=None if method == "cash" else f"REF{rng.randint(100000, 999999)}",
             received_on=received,
             recorded_by_id=office.user_id,
+            render_receipt=False,  # rendered when someone asks for one
         )

@@ -97,8 +97,10 @@ class PaymentOut(Schema):
     student_id: uuid.UUID
     student_name: str
     admission_number: str
-    receipt_number: int
-    receipt_label: str
+    receipt_number: int | None = Field(
+        description="None for a few seconds after an online payment, until it is numbered"
+    )
+    receipt_label: str | None
     amount: Paise
     refunded: Paise
     method: str
@@ -162,7 +164,6 @@ async def record(
         invoice_ids=body.invoice_ids,
         recorded_by_id=actor.user_id,
     )
-    await documents.queue_receipt(session, school_id=school_id, payment_id=recorded.payment_id)
     allocations = await _allocations(session, recorded.payment_id)
     await documents.queue_invoices(
         session, school_id=school_id, invoice_ids=[a.invoice_id for a in allocations]

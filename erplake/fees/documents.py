@@ -2,11 +2,12 @@
 kept in storage.
 
 A receipt never changes once issued, so it is rendered once, after its payment
-commits (`queue_receipt`, an outbox job in the payment's transaction), and kept under
-`payments.receipt_key`. An invoice does change (payments, late fees), so its stored
-copy's key carries a fingerprint of the figures it shows: a download serves the stored
-copy only while it is current, and renders a fresh one otherwise. "All receipts of a
-day" is a job with progress that leaves one PDF in storage for the caller to download.
+commits (`ledger.record_payment` writes the job in the payment's statement), and kept
+under `payments.receipt_key`; an online payment's job first gives it its number. An
+invoice does change (payments, late fees), so its stored copy's key carries a
+fingerprint of the figures it shows: a download serves the stored copy only while it
+is current, and renders a fresh one otherwise. "All receipts of a day" is a job with
+progress that leaves one PDF in storage for the caller to download.
 
 The school's logo, when one is kept in storage under `logo_key(school_id)`, is printed
 on every document.
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from erplake.core import jobs, progress
 from erplake.core.clock import school_today
+from erplake.core.db import transaction
 from erplake.core.errors import NotFound
 from erplake.core.jobs import JobContext, task
 from erplake.core.permissions import P
@@ -42,7 +44,7 @@ from erplake.pdfs.render import (
 )
 from erplake.storage import Storage, StorageObjectNotFound, get_storage
 
-RECEIPT_TASK = "fees.render_receipt_pdf"
+RECEIPT_TASK = ledger.RECEIPT_TASK
 INVOICE_TASK = "fees.render_invoice_pdf"
 DAY_TASK = "fees.render_day_receipts"
 DAY_KIND = "fees.day_receipts"
@@ -85,20 +87,6 @@ def invoice_key(school_id: uuid.UUID, invoice_id: uuid.UUID, figures: tuple[Any,
 
 
 # ---- queuing (in the caller's transaction) ---------------------------------------------
-
-
-async def queue_receipt(
-    session: AsyncSession, *, school_id: uuid.UUID, payment_id: uuid.UUID
-) -> None:
-    """Render and keep the payment's receipt once the payment commits (any path that
-    records a payment calls this in the same transaction)."""
-    await jobs.enqueue(
-        session,
-        RECEIPT_TASK,
-        {"school_id": str(school_id), "payment_id": str(payment_id)},
-        school_id=school_id,
-        dedupe_key=f"{RECEIPT_TASK}:{payment_id}",
-    )
 
 
 async def queue_invoices(
@@ -380,10 +368,13 @@ async def day_bundle_pdf(storage: Storage, *, result: dict[str, Any] | None) -> 
 
 @task(RECEIPT_TASK)
 async def render_receipt_pdf(ctx: JobContext, *, school_id: str, payment_id: str) -> None:
-    """Render a payment's receipt and keep it (reads and the storage write first, so no
+    """Number the school's waiting online receipts (this one among them), then render
+    the payment's receipt and keep it (reads and the storage write first, so no
     transaction waits on storage)."""
     school, payment = uuid.UUID(school_id), uuid.UUID(payment_id)
     storage = get_storage(ctx.settings)
+    async with transaction(ctx.sessionmaker) as numbering:
+        await ledger.number_receipts(numbering, school_id=school)
     async with ctx.sessionmaker() as reader:
         pdf = await receipt_pdf(reader, storage, school_id=school, payment_id=payment)
     key = receipt_key(school, payment)
@@ -419,6 +410,8 @@ async def render_day_receipts(
     """Every receipt of a day in one PDF, kept in storage; the job's result names it."""
     job, school, on = uuid.UUID(progress_id), uuid.UUID(school_id), date.fromisoformat(day)
     storage = get_storage(ctx.settings)
+    async with transaction(ctx.sessionmaker) as numbering:
+        await ledger.number_receipts(numbering, school_id=school)
     async with ctx.sessionmaker() as reader:
         head = await letterhead(reader, storage, school_id=school)
         docs = await receipt_docs(reader, head, school_id=school, day=on)

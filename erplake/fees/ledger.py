@@ -7,9 +7,10 @@ The rules every function here keeps (and `discrepancies` checks):
   entries naming it; `invoices.paid`, `adjusted`, `late_fee` and `payments.refunded`
   only ever change in the same statement group as the entries that justify them;
 - no invoice goes below zero due (the database refuses it too);
-- receipt numbers come from `receipt_counters` inside the payment's transaction, so
-  they are gapless per school and academic year: a rolled-back payment gives its
-  number back, and concurrent payments wait on the counter row.
+- receipt numbers come from `receipt_counters`, gapless per school and academic
+  year: a counter payment takes its number inside its own transaction, online
+  payments are numbered in batches just after (`number_receipts`); a rolled-back
+  numbering gives its numbers back, and concurrent ones wait on the counter row.
 
 Rows are locked in one order — invoices by (due_on, number), then the counter — so
 two payments for one family cannot deadlock.
@@ -17,6 +18,7 @@ two payments for one family cannot deadlock.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from erplake.academics.service import NoCurrentYear
 from erplake.audit import service as audit
 from erplake.audit.service import Actor
+from erplake.core import jobs
+from erplake.core.db import driver_connection
 from erplake.core.errors import Conflict, NotFound, Unprocessable
 from erplake.models.fees import (
     PAYMENT_METHODS,
@@ -38,6 +42,8 @@ from erplake.models.fees import (
 )
 
 OPEN_STATUSES = ("issued", "partially_paid")
+# The worker job that renders a payment's receipt (`fees.documents` handles it).
+RECEIPT_TASK = "fees.render_receipt_pdf"
 _INVOICES = cast(Table, Invoice.__table__)
 
 
@@ -124,67 +130,81 @@ async def _earlier_receipt(session: AsyncSession, payment_id: uuid.UUID) -> Paym
     )
 
 
-# What a payment needs to know first, in one round trip: that the student is in the
-# school, the current academic year, and whether this provider payment was credited.
-_PAYMENT_CONTEXT = text(
-    """
-    SELECT y.id, y.name,
-           EXISTS (SELECT 1 FROM students s
-                   WHERE s.id = CAST(:student AS uuid) AND s.school_id = y.school_id),
-           (SELECT p.id FROM payments p
-            WHERE CAST(:provider_payment AS text) IS NOT NULL
-              AND p.provider_payment_id = CAST(:provider_payment AS text)
-              AND p.student_id = CAST(:student AS uuid))
-    FROM academic_years y
-    WHERE y.school_id = CAST(:school AS uuid) AND y.is_current
-    """
-)
+# What a payment needs to know first, in one round trip: the current academic year,
+# that the student is in the school, whether this provider payment was credited, and
+# the student's open invoices (OPEN_STATUSES; $4 names the ones to fill, or is NULL
+# for all), locked in the ledger's order unless there is nothing to do.
+_PAYMENT_CONTEXT = """
+    WITH context AS (
+        SELECT y.id AS year_id, y.name AS year_name,
+               EXISTS (SELECT 1 FROM students s
+                       WHERE s.id = $2 AND s.school_id = y.school_id) AS student_known,
+               (SELECT p.id FROM payments p
+                WHERE $3::text IS NOT NULL AND p.provider_payment_id = $3
+                  AND p.student_id = $2) AS earlier
+        FROM academic_years y
+        WHERE y.school_id = $1 AND y.is_current
+    ), open AS (
+        SELECT i.id, i.balance, i.due_on, i.number
+        FROM invoices i
+        WHERE i.school_id = $1 AND i.student_id = $2
+          AND i.status IN ('issued', 'partially_paid') AND i.balance > 0
+          AND ($4::uuid[] IS NULL OR i.id = ANY($4::uuid[]))
+          AND EXISTS (SELECT 1 FROM context WHERE student_known AND earlier IS NULL)
+        ORDER BY i.due_on, i.number
+        FOR UPDATE OF i
+    )
+    SELECT c.year_id, c.year_name, c.student_known, c.earlier,
+           -- Plan the payment's writes once per connection, not on every payment: its
+           -- statement's custom plans never look cheap enough to PostgreSQL to switch,
+           -- and planning it cost more than running it. Until this transaction ends.
+           set_config('plan_cache_mode', 'force_generic_plan', true) AS generic_plans,
+           coalesce((SELECT array_agg(o.id ORDER BY o.due_on, o.number) FROM open o),
+                    '{}') AS invoice_ids,
+           coalesce((SELECT array_agg(o.balance ORDER BY o.due_on, o.number) FROM open o),
+                    '{}') AS balances
+    FROM context c
+"""
 
 # The payment's writes in one statement. A counter payment takes its receipt number
-# here, last before the commit (the receipt is printed at once); an online payment is
-# inserted without one and numbered at commit by the deferred trigger
-# `assign_receipt_number`, so a webhook holds the school's counter row only while its
-# transaction commits. Both draw on `receipt_counters`: one gapless sequence.
+# here, last before the commit (the receipt is printed at once). An online payment is
+# inserted without one and numbered afterwards by `number_receipts` (the receipt job
+# runs it), so a webhook never waits on the school's counter row, which every
+# numbering holds until it commits. Both draw on `receipt_counters`: one gapless
+# sequence.
 _NUMBERED = """
     counter AS (
         INSERT INTO receipt_counters (school_id, academic_year_id, last_number)
-        VALUES (CAST(:school AS uuid), CAST(:year AS uuid), 1)
+        VALUES ($1, $2, 1)
         ON CONFLICT (school_id, academic_year_id)
         DO UPDATE SET last_number = receipt_counters.last_number + 1
         RETURNING last_number
     ), numbered AS (
         SELECT last_number AS number,
-               CAST(:year_name AS text) || '/' || lpad(CAST(last_number AS text), 5, '0')
-                   AS label
+               $3::text || '/' || lpad(last_number::text, 5, '0') AS label
         FROM counter
     )"""
 _AT_COMMIT = """
-    numbered AS (SELECT CAST(NULL AS integer) AS number, CAST(NULL AS text) AS label)"""
+    numbered AS (SELECT NULL::integer AS number, NULL::text AS label,
+                        $3::text AS year_name)"""  # the year's name is for counter receipts
 _WRITES = """,
     payment AS (
         INSERT INTO payments (id, school_id, student_id, academic_year_id, receipt_number,
                               receipt_label, amount, method, reference, received_on,
                               recorded_by_id, order_id, provider_payment_id)
-        SELECT CAST(:payment AS uuid), CAST(:school AS uuid), CAST(:student AS uuid),
-               CAST(:year AS uuid), number, label,
-               CAST(:amount AS bigint), CAST(:method AS text), CAST(:reference AS text),
-               CAST(:received_on AS date), CAST(:recorded_by AS uuid),
-               CAST(:order_id AS uuid), CAST(:provider_payment AS text)
+        SELECT $4, $1, $5, $2, number, label, $6, $7, $8, $9, $10, $11, $12
         FROM numbered
         RETURNING receipt_number, receipt_label
     ), shares AS (
         SELECT invoice_id, take
-        FROM unnest(CAST(:invoice_ids AS uuid[]), CAST(:takes AS bigint[]))
-             AS t(invoice_id, take)
+        FROM unnest($13::uuid[], $14::bigint[]) AS t(invoice_id, take)
     ), entries AS (
         INSERT INTO ledger_entries (school_id, student_id, invoice_id, payment_id, kind,
                                     amount, memo, created_by_id)
-        SELECT CAST(:school AS uuid), CAST(:student AS uuid), s.invoice_id,
-               CAST(:payment AS uuid), 'payment', -s.take,
+        SELECT $1, $5, s.invoice_id, $4, 'payment', -s.take,
                CASE WHEN s.invoice_id IS NULL THEN 'Advance, ' ELSE '' END
-                   || coalesce('Receipt ' || p.receipt_label,
-                               'Online payment ' || CAST(:provider_payment AS text)),
-               CAST(:created_by AS uuid)
+                   || coalesce('Receipt ' || p.receipt_label, 'Online payment ' || $12),
+               $15
         FROM shares s CROSS JOIN payment p
     ), paid AS (
         UPDATE invoices i
@@ -193,12 +213,69 @@ _WRITES = """,
                 WHEN i.subtotal - i.concession + i.late_fee - i.paid - s.take - i.adjusted = 0
                 THEN 'paid' ELSE 'partially_paid' END
         FROM shares s
-        WHERE s.invoice_id IS NOT NULL AND i.id = s.invoice_id
+        WHERE i.id = ANY($13::uuid[]) AND i.id = s.invoice_id
+    )"""
+_WRITES_PARAMS = 15
+
+
+@functools.cache
+def _write_payment(*, numbered: bool, audited: bool, receipt_job: bool) -> str:
+    """The payment's statement: with its receipt number (a counter payment) or not
+    (online), with the audit row and the receipt job when asked for (their
+    parameters follow the payment's, in that order): one round trip."""
+    sql = "WITH" + (_NUMBERED if numbered else _AT_COMMIT) + _WRITES
+    first = _WRITES_PARAMS + 1
+    if audited:
+        sql += f", audit AS ({audit.insert_sql(first)})"
+        first += 8
+    if receipt_job:
+        sql += f", receipt_job AS ({jobs.enqueue_sql(first)})"
+    # Built from the constants above only.
+    return sql + " SELECT receipt_number, receipt_label FROM payment"  # noqa: S608
+
+
+# Online payments not numbered yet, in the order they were recorded, numbered after
+# the school's last receipt of their academic year. Run under the school's numbering
+# lock, in a statement of its own (so its snapshot sees every earlier numbering).
+_NUMBER_PENDING = """
+    WITH pending AS (
+        SELECT id, academic_year_id,
+               row_number() OVER (PARTITION BY academic_year_id ORDER BY created_at, id) AS n
+        FROM payments
+        WHERE school_id = $1 AND receipt_number IS NULL
+    ), taken AS (
+        SELECT academic_year_id, count(*) AS count FROM pending GROUP BY academic_year_id
+    ), counter AS (
+        INSERT INTO receipt_counters (school_id, academic_year_id, last_number)
+        SELECT $1, academic_year_id, count FROM taken
+        ON CONFLICT (school_id, academic_year_id)
+        DO UPDATE SET last_number = receipt_counters.last_number + EXCLUDED.last_number
+        RETURNING academic_year_id, last_number
     )
-    SELECT receipt_number, receipt_label FROM payment
+    UPDATE payments p
+    SET receipt_number = c.last_number - t.count + pe.n,
+        receipt_label = y.name || '/' || lpad((c.last_number - t.count + pe.n)::text, 5, '0'),
+        updated_at = now()
+    FROM pending pe
+    JOIN taken t ON t.academic_year_id = pe.academic_year_id
+    JOIN counter c ON c.academic_year_id = pe.academic_year_id
+    JOIN academic_years y ON y.id = pe.academic_year_id
+    WHERE p.id = pe.id
 """
-_WRITE_PAYMENT = text("WITH" + _NUMBERED + _WRITES)
-_WRITE_ONLINE_PAYMENT = text("WITH" + _AT_COMMIT + _WRITES)
+
+
+async def number_receipts(session: AsyncSession, *, school_id: uuid.UUID) -> int:
+    """Give every online payment of the school that has no receipt number yet the next
+    numbers of its academic year, in the order they were recorded; returns how many.
+    Gapless like counter receipts: the counter and the payments change together. Two
+    of these for one school take turns (a transaction-level lock), so the second finds
+    the first's work done; counter payments meanwhile wait on the counter row."""
+    db = await driver_connection(session)
+    await db.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"receipts:{school_id}"
+    )
+    done = await db.execute(_NUMBER_PENDING, school_id)
+    return int(done.split()[-1])
 
 
 def _allocate(
@@ -230,8 +307,11 @@ async def record_payment(
     order_id: uuid.UUID | None = None,
     provider_payment_id: str | None = None,
     recorded_by_id: uuid.UUID | None = None,
+    render_receipt: bool = True,
 ) -> PaymentRecorded:
-    """Receive money for one student: a receipt, its ledger entries, the invoices paid.
+    """Receive money for one student: a receipt, its ledger entries, the invoices paid,
+    its audit row and (`render_receipt`) the job that renders its receipt PDF once
+    this commits — all in one statement after one that reads and locks.
 
     Chosen invoices are filled in due order; without a choice the oldest due invoice
     first. A counter payment naming an invoice that is not this student's open
@@ -243,35 +323,25 @@ async def record_payment(
     _check_amount(amount)
     if method not in PAYMENT_METHODS:
         raise Unprocessable(f"unknown payment method {method!r}")
-    context = (
-        await session.execute(
-            _PAYMENT_CONTEXT,
-            {"school": school_id, "student": student_id, "provider_payment": provider_payment_id},
-        )
-    ).one_or_none()
+    # The statements run on the driver (the session's own connection and
+    # transaction): this is the hot path of counter and online payments alike, and
+    # SQLAlchemy's per-statement work cost more than the statements.
+    db = await driver_connection(session)
+    chosen = list(dict.fromkeys(invoice_ids)) if invoice_ids is not None else None
+    context = await db.fetchrow(
+        _PAYMENT_CONTEXT, school_id, student_id, provider_payment_id, chosen
+    )
     if context is None:
         raise NoCurrentYear("the school has no current academic year; set one first")
-    year_id, year_name, student_known, earlier = context
+    year_id, year_name, student_known, earlier, _, open_ids, balances = context
     if not student_known:
         raise NotFound("no such student in this school")
     if earlier is not None:
         return await _earlier_receipt(session, earlier)
 
-    query = (
-        select(Invoice.id, Invoice.balance)
-        .where(
-            Invoice.school_id == school_id,
-            Invoice.student_id == student_id,
-            Invoice.status.in_(OPEN_STATUSES),
-            Invoice.balance > 0,
-        )
-        .order_by(Invoice.due_on, Invoice.number)
-        .with_for_update()
-    )
-    chosen = list(dict.fromkeys(invoice_ids)) if invoice_ids is not None else None
-    if chosen is not None:
-        query = query.where(Invoice.id.in_(chosen))
-    open_invoices = [(row[0], int(row[1])) for row in (await session.execute(query)).all()]
+    open_invoices = [
+        (invoice_id, int(balance)) for invoice_id, balance in zip(open_ids, balances, strict=True)
+    ]
     if chosen is not None and provider_payment_id is None:
         missing = set(chosen) - {invoice_id for invoice_id, _ in open_invoices}
         if missing:
@@ -282,9 +352,28 @@ async def record_payment(
 
     allocations, advance = _allocate(open_invoices, amount)
     payment_id = uuid.uuid4()
+    shares: list[tuple[uuid.UUID | None, int]] = [(a.invoice_id, a.amount) for a in allocations]
+    if advance:
+        shares.append((None, advance))
+    args: list[Any] = [
+        school_id,
+        year_id,
+        year_name,
+        payment_id,
+        student_id,
+        amount,
+        method,
+        reference,
+        received_on,
+        recorded_by_id,
+        order_id,
+        provider_payment_id,
+        [invoice_id for invoice_id, _ in shares],
+        [take for _, take in shares],
+        actor.user_id if actor else recorded_by_id,
+    ]
     if actor is not None:
-        await audit.record(
-            session,
+        args += audit.insert_args(
             actor,
             action="payment.recorded",
             entity="payment",
@@ -298,31 +387,19 @@ async def record_payment(
                 "advance": advance,
             },
         )
-    shares: list[tuple[uuid.UUID | None, int]] = [(a.invoice_id, a.amount) for a in allocations]
-    if advance:
-        shares.append((None, advance))
-    number, label = (
-        await session.execute(
-            _WRITE_PAYMENT if provider_payment_id is None else _WRITE_ONLINE_PAYMENT,
-            {
-                "school": school_id,
-                "year": year_id,
-                "year_name": year_name,
-                "payment": payment_id,
-                "student": student_id,
-                "amount": amount,
-                "method": method,
-                "reference": reference,
-                "received_on": received_on,
-                "recorded_by": recorded_by_id,
-                "order_id": order_id,
-                "provider_payment": provider_payment_id,
-                "invoice_ids": [invoice_id for invoice_id, _ in shares],
-                "takes": [take for _, take in shares],
-                "created_by": actor.user_id if actor else recorded_by_id,
-            },
+    if render_receipt:
+        args += jobs.enqueue_args(
+            RECEIPT_TASK,
+            {"school_id": str(school_id), "payment_id": str(payment_id)},
+            school_id=school_id,
+            dedupe_key=f"{RECEIPT_TASK}:{payment_id}",
         )
-    ).one()
+    statement = _write_payment(
+        numbered=provider_payment_id is None,
+        audited=actor is not None,
+        receipt_job=render_receipt,
+    )
+    number, label = await db.fetchrow(statement, *args)
     return PaymentRecorded(
         payment_id=payment_id,
         student_id=student_id,

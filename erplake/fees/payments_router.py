@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from erplake.audit.deps import AuditActor
 from erplake.core import progress
-from erplake.core.db import DbSession
+from erplake.core.db import DbSession, transaction
 from erplake.core.idempotency import run_idempotent
 from erplake.core.pagination import Page, Pagination
 from erplake.core.permissions import P
 from erplake.core.schemas import Schema
 from erplake.core.security import Principal, require
-from erplake.fees import counter, documents
+from erplake.fees import counter, documents, ledger
 from erplake.fees.counter import CounterPaymentIn, PaymentDetail, PaymentOut, ReceiptOut, RefundIn
 from erplake.models.fees import Invoice
 from erplake.storage import get_storage
@@ -161,13 +161,18 @@ async def receipt_pdf(
     """The payment's receipt as a PDF (the kept copy; rendered on the spot if the
     worker has not made it yet). A parent gets only their own children's."""
     payment, _, _ = await counter.get_visible(session, principal, payment_id)
+    if payment.receipt_number is None:
+        # An online payment of the last few seconds: number it now rather than print
+        # a receipt without a number.
+        async with transaction(request.app.state.sessionmaker) as numbering:
+            await ledger.number_receipts(numbering, school_id=principal.school_id)
+        await session.refresh(payment)
     data = await documents.stored_receipt_pdf(
         session,
         get_storage(request.app.state.settings),
         school_id=principal.school_id,
         payment=payment,
     )
-    # A committed payment is always numbered (online ones at commit).
     label = payment.receipt_label or str(payment.id)
     return _pdf(data, f"receipt-{label.replace('/', '-')}.pdf")
 

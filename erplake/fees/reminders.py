@@ -226,14 +226,21 @@ async def delete_rule(
 
 # ---- the daily job ----------------------------------------------------------------------
 
+# A reminder whose day was missed (no job ran) still goes this many days late; later
+# than that it would only confuse.
+CATCH_UP_DAYS = 3
+
 _DUE = text(
     """
     WITH due AS (
         SELECT r.id AS rule_id, i.id AS invoice_id, r.template, r.template_hi, i.balance,
                i.due_on, i.student_id
         FROM fee_reminder_rules r
+        -- The rule's day is `on`, or up to CATCH_UP_DAYS before it: a day the job did
+        -- not run (the server was down) is caught up, still once per invoice and rule.
         JOIN invoices i ON i.school_id = r.school_id
-             AND i.due_on = CAST(:on AS date) - r.offset_days
+             AND i.due_on BETWEEN CAST(:on AS date) - r.offset_days - CAST(:catch_up AS integer)
+                              AND CAST(:on AS date) - r.offset_days
         WHERE r.school_id = :school_id AND r.is_active
           AND i.status IN ('issued', 'partially_paid') AND i.balance > 0
     ), recorded AS (
@@ -266,9 +273,11 @@ def reminder_key(rule_id: uuid.UUID, invoice_id: uuid.UUID, guardian_id: uuid.UU
 async def queue_reminders(
     session: AsyncSession, settings: Settings, *, school_id: uuid.UUID, on: date
 ) -> int:
-    """Record and queue the reminders due on `on`; returns how many messages were
-    queued (none for a pair already reminded)."""
-    rows = (await session.execute(_DUE, {"school_id": school_id, "on": on})).all()
+    """Record and queue the reminders due on `on` (or missed on the few days before);
+    returns how many messages were queued (none for a pair already reminded)."""
+    rows = (
+        await session.execute(_DUE, {"school_id": school_id, "on": on, "catch_up": CATCH_UP_DAYS})
+    ).all()
     messages = [
         TemplateMessage(
             destination=row.phone,

@@ -314,9 +314,9 @@ class Payment(IdMixin, SchoolScoped, TimestampMixin, Base):
         ForeignKey("academic_years.id", ondelete="RESTRICT")
     )
     # Counter payments take their number in the payment's statement (the receipt is
-    # printed at once); online payments at commit, from the deferred trigger
-    # `assign_receipt_number` (migration 0005), so a webhook holds the school's counter
-    # only while it commits. Both come from `receipt_counters`: one gapless sequence.
+    # printed at once); online payments moments later, in batches, from
+    # `ledger.number_receipts` (NULL until then), so a webhook never waits on the
+    # school's counter. Both come from `receipt_counters`: one gapless sequence.
     receipt_number: Mapped[int | None] = mapped_column(Integer)
     receipt_label: Mapped[str | None] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -349,13 +349,21 @@ class Payment(IdMixin, SchoolScoped, TimestampMixin, Base):
             postgresql_where=text("provider_payment_id IS NOT NULL"),
         ),
         Index("ix_payments_school_id_received_on", "school_id", "received_on"),
+        # Online payments waiting for their receipt number (`ledger.number_receipts`).
+        Index(
+            "ix_payments_unnumbered",
+            "school_id",
+            "created_at",
+            postgresql_where=text("receipt_number IS NULL"),
+        ),
     )
 
 
 class ReceiptCounter(Base):
     """The last receipt number issued per school and academic year. Taken with an
-    UPDATE … RETURNING inside the payment's transaction, so a rolled-back payment
-    gives its number back and concurrent payments queue on the row: no gaps."""
+    UPDATE … RETURNING inside the payment's transaction (a counter payment's, or the
+    batch numbering online ones), so a rolled-back payment gives its number back and
+    concurrent numberings queue on the row: no gaps."""
 
     __tablename__ = "receipt_counters"
 

@@ -4,7 +4,8 @@ A webhook can be lost (our outage longer than the provider's retries, a disabled
 webhook) and a payer can close the tab before checkout reports back. Every few minutes
 the job asks the provider about each order still open after 15 minutes, credits the
 paid ones through the same `credit` as the webhooks, and marks orders expired after
-two days. It also books refunds that arrived before the payment they refund.
+two days. It also books refunds that arrived before the payment they refund, and
+numbers online receipts their receipt job has not numbered yet (a safety net).
 
 No transaction is held open while the provider answers: each order is looked up, then
 settled in its own short transaction.
@@ -25,9 +26,10 @@ from erplake.core.clock import utcnow
 from erplake.core.db import transaction
 from erplake.core.errors import AppError
 from erplake.core.settings import Settings
+from erplake.fees import ledger
 from erplake.integrations.razorpay import RazorpayClient, parse_webhook
 from erplake.integrations.stripe import StripeClient
-from erplake.models.fees import PaymentOrder, WebhookEvent
+from erplake.models.fees import Payment, PaymentOrder, WebhookEvent
 from erplake.payments import service
 from erplake.payments.service import ProviderPayment
 
@@ -45,6 +47,7 @@ class ReconcileResult:
     expired: int = 0
     errors: int = 0
     refunds_booked: int = 0
+    receipts_numbered: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,29 @@ async def reconcile_pending(
                     )
                     result.expired += outcome == "expired"
     result.refunds_booked = await book_pending_refunds(sessionmaker)
+    result.receipts_numbered = await number_waiting_receipts(sessionmaker)
     log.info("payments_reconciled", **vars(result))
     return result
+
+
+async def number_waiting_receipts(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """Number the online receipts still without one (each payment's receipt job numbers
+    them within seconds; this catches a job that failed), a school at a time."""
+    async with transaction(sessionmaker) as session:
+        schools = (
+            (
+                await session.execute(
+                    select(Payment.school_id).where(Payment.receipt_number.is_(None)).distinct()
+                )
+            )
+            .scalars()
+            .all()
+        )
+    numbered = 0
+    for school_id in schools:
+        async with transaction(sessionmaker) as session:
+            numbered += await ledger.number_receipts(session, school_id=school_id)
+    return numbered
 
 
 async def book_pending_refunds(sessionmaker: async_sessionmaker[AsyncSession]) -> int:

@@ -28,7 +28,9 @@ class OrderIn(Schema):
 
 class OrderAllocationOut(Schema):
     invoice_id: uuid.UUID
-    student_id: uuid.UUID
+    student_id: uuid.UUID | None = Field(
+        description="Left out of a pay link's order: its opener has not signed in"
+    )
     amount: Paise
 
 

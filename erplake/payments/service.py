@@ -28,13 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from erplake.audit import service as audit
 from erplake.audit.service import Actor
 from erplake.core.clock import school_today, utcnow
-from erplake.core.db import transaction
+from erplake.core.db import driver_connection, transaction
 from erplake.core.errors import BadRequest, Conflict, NotFound
 from erplake.core.pagination import PageParams, paginate_rows
 from erplake.core.permissions import P
 from erplake.core.security import Principal
 from erplake.core.settings import PaymentProvider, Settings
-from erplake.fees import documents, ledger
+from erplake.fees import ledger
 from erplake.integrations.razorpay import RazorpayClient, checkout_signature_valid
 from erplake.integrations.stripe import StripeClient
 from erplake.models.fees import (
@@ -340,7 +340,7 @@ async def create_link_order(
         school_id = await session.scalar(select(Invoice.school_id).where(Invoice.id == invoice_id))
     if school_id is None:
         raise InvoiceNotFound("this pay link is not valid")
-    return await create_order(
+    order = await create_order(
         sessionmaker,
         settings,
         system_actor(school_id, origin),
@@ -349,6 +349,9 @@ async def create_link_order(
         invoice_ids=[invoice_id],
         return_to=return_to,
     )
+    # Whoever holds the link sees the invoice, not our ids for the child.
+    hidden = [a.model_copy(update={"student_id": None}) for a in order.allocations]
+    return order.model_copy(update={"allocations": hidden})
 
 
 def _order_scope(principal: Principal) -> Any:
@@ -425,107 +428,110 @@ def system_actor(school_id: uuid.UUID | None, actor: Actor | None = None) -> Act
     )
 
 
+# Crediting runs on the driver (the session's own connection and transaction): it is
+# the hot path of a provider's burst of webhooks, and SQLAlchemy's per-statement work
+# cost more than the statements. Settling the order is the statement that locks it:
+# of two deliveries of one payment, the second waits here, then finds the order paid.
+_SETTLE = """
+    UPDATE payment_orders o
+    SET status = 'paid', flag_reason = NULL, provider_payment_id = $3,
+        settled_at = now(), updated_at = now()
+    FROM schools s
+    WHERE o.provider = $1 AND o.provider_order_id = $2
+      AND o.status NOT IN ('paid', 'flagged') AND o.amount = $4 AND o.currency = $5
+      AND s.id = o.school_id
+    RETURNING o.id, o.school_id, o.allocations, s.timezone
+"""
+# Why an order was not settled: it is paid or flagged already, the amount or
+# currency disagrees, or it is not ours.
+_LOCK = """
+    SELECT id, school_id, status, provider_payment_id, amount, currency
+    FROM payment_orders
+    WHERE provider = $1 AND provider_order_id = $2
+    FOR UPDATE
+"""
+_FLAG = """
+    UPDATE payment_orders
+    SET status = 'flagged', flag_reason = $2, provider_payment_id = $3,
+        settled_at = now(), updated_at = now()
+    WHERE id = $1
+"""
+
+
 async def credit(session: AsyncSession, actor: Actor | None, paid: ProviderPayment) -> str:
     """Credit a provider's payment to its order's invoices, once. Returns the outcome:
-    `credited`, `already_paid`, `flagged`, `unknown_order`."""
-    found = (
-        await session.execute(
-            select(PaymentOrder, School.timezone)
-            .join(School, School.id == PaymentOrder.school_id)
-            .where(
-                PaymentOrder.provider == paid.provider,
-                PaymentOrder.provider_order_id == paid.provider_order_id,
-            )
-            .with_for_update(of=PaymentOrder)
-            # The row as locked now, not as this session may have loaded it earlier.
-            .execution_options(populate_existing=True)
+    `credited`, `already_paid`, `second_payment`, `flagged`, `unknown_order`."""
+    db = await driver_connection(session)
+    settled = await db.fetchrow(
+        _SETTLE,
+        paid.provider,
+        paid.provider_order_id,
+        paid.payment_id,
+        paid.amount,
+        paid.currency.upper(),
+    )
+    if settled is None:
+        return await _not_credited(session, actor, paid)
+    school_id: uuid.UUID = settled["school_id"]
+    who = system_actor(school_id, actor)
+    received_on = school_today(settled["timezone"])
+    per_student: dict[str, list[dict[str, Any]]] = {}
+    for allocation in settled["allocations"]:
+        per_student.setdefault(allocation["student_id"], []).append(allocation)
+    for student_id, allocations in per_student.items():
+        await ledger.record_payment(
+            session,
+            who,
+            school_id=school_id,
+            student_id=uuid.UUID(student_id),
+            amount=sum(int(a["amount"]) for a in allocations),
+            method=paid.provider,
+            received_on=received_on,
+            reference=paid.payment_id,
+            invoice_ids=[uuid.UUID(a["invoice_id"]) for a in allocations],
+            order_id=settled["id"],
+            provider_payment_id=paid.payment_id,
         )
-    ).first()
-    if found is None:
+    return "credited"
+
+
+async def _not_credited(session: AsyncSession, actor: Actor | None, paid: ProviderPayment) -> str:
+    db = await driver_connection(session)
+    order = await db.fetchrow(_LOCK, paid.provider, paid.provider_order_id)
+    if order is None:
         log.warning("payment_for_unknown_order", provider_order_id=paid.provider_order_id)
         return "unknown_order"
-    order, timezone = found
-    who = system_actor(order.school_id, actor)
-    if order.status == "paid":
-        if order.provider_payment_id != paid.payment_id:
+    who = system_actor(order["school_id"], actor)
+    if order["status"] == "paid":
+        if order["provider_payment_id"] != paid.payment_id:
             # A second payment on a paid order: money to give back, by a person.
-            log.warning("second_payment_on_paid_order", order_id=str(order.id))
+            log.warning("second_payment_on_paid_order", order_id=str(order["id"]))
             await audit.record(
                 session,
                 who,
                 action="payment_order.second_payment",
                 entity="payment_order",
-                entity_id=order.id,
+                entity_id=order["id"],
                 after={"provider_payment_id": paid.payment_id, "amount": paid.amount},
             )
             return "second_payment"
         return "already_paid"
-    if order.status == "flagged":
+    if order["status"] == "flagged":
         return "flagged"
-    if paid.amount != order.amount or paid.currency.upper() != order.currency:
-        reason = (
-            f"paid {paid.amount} {paid.currency.upper()} for an order of "
-            f"{order.amount} {order.currency}; not credited"
-        )
-        await _set_order(session, order.id, status="flagged", flag_reason=reason, paid=paid)
-        await audit.record(
-            session,
-            who,
-            action="payment_order.flagged",
-            entity="payment_order",
-            entity_id=order.id,
-            after={"reason": reason, "provider_payment_id": paid.payment_id},
-        )
-        return "flagged"
-
-    # The order first: receipts then come last, so the school's receipt counter (which
-    # every payment waits on, to keep numbers gapless) is held as briefly as possible.
-    await _set_order(session, order.id, status="paid", flag_reason=None, paid=paid)
-    received_on = school_today(timezone)
-    per_student: dict[str, list[dict[str, Any]]] = {}
-    for allocation in order.allocations:
-        per_student.setdefault(allocation["student_id"], []).append(allocation)
-    for student_id, allocations in per_student.items():
-        recorded = await ledger.record_payment(
-            session,
-            who,
-            school_id=order.school_id,
-            student_id=uuid.UUID(student_id),
-            amount=sum(int(a["amount"]) for a in allocations),
-            method=order.provider,
-            received_on=received_on,
-            reference=paid.payment_id,
-            invoice_ids=[uuid.UUID(a["invoice_id"]) for a in allocations],
-            order_id=order.id,
-            provider_payment_id=paid.payment_id,
-        )
-        if recorded.created:
-            await documents.queue_receipt(
-                session, school_id=order.school_id, payment_id=recorded.payment_id
-            )
-    return "credited"
-
-
-async def _set_order(
-    session: AsyncSession,
-    order_id: uuid.UUID,
-    *,
-    status: str,
-    flag_reason: str | None,
-    paid: ProviderPayment,
-) -> None:
-    await session.execute(
-        update(PaymentOrder)
-        .where(PaymentOrder.id == order_id)
-        .values(
-            status=status,
-            flag_reason=flag_reason,
-            provider_payment_id=paid.payment_id,
-            settled_at=func.now(),
-            updated_at=func.now(),
-        )
-        .execution_options(synchronize_session=False)
+    reason = (
+        f"paid {paid.amount} {paid.currency.upper()} for an order of "
+        f"{order['amount']} {order['currency']}; not credited"
     )
+    await db.execute(_FLAG, order["id"], reason, paid.payment_id)
+    await audit.record(
+        session,
+        who,
+        action="payment_order.flagged",
+        entity="payment_order",
+        entity_id=order["id"],
+        after={"reason": reason, "provider_payment_id": paid.payment_id},
+    )
+    return "flagged"
 
 
 async def record_failure(session: AsyncSession, *, provider: str, provider_order_id: str) -> str:
@@ -618,7 +624,7 @@ async def book_refund(
             await session.execute(
                 select(Payment)
                 .where(Payment.provider_payment_id == provider_payment_id)
-                .order_by(Payment.receipt_number.desc())
+                .order_by(Payment.created_at.desc(), Payment.id.desc())
             )
         )
         .scalars()

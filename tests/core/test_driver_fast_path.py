@@ -45,3 +45,24 @@ async def test_writing_session_runs_in_one_transaction(resources) -> None:
         first = await fetch_one(session, "SELECT now() AS t, pg_sleep(0.01)")
         second = (await session.execute(select(func.now()))).scalar_one()
     assert first is not None and second == first["t"]
+
+
+async def test_a_session_reused_after_commit_gets_its_new_transactions_connection(
+    resources,
+) -> None:
+    """The driver connection is looked up once per transaction: after a commit the
+    session's next transaction gets its own, and a rollback there undoes only it."""
+    async with resources.sessionmaker() as session:
+        first = await driver_connection(session)
+        assert await driver_connection(session) is first  # same transaction, no look-up
+        await first.execute("INSERT INTO schools (code, name) VALUES ('a', 'A')")
+        await session.commit()
+
+        second = await driver_connection(session)
+        await second.execute("INSERT INTO schools (code, name) VALUES ('b', 'B')")
+        assert second.is_in_transaction()
+        await session.rollback()
+
+    async with resources.sessionmaker() as check:
+        codes = (await check.execute(select(School.code).order_by(School.code))).scalars()
+        assert list(codes) == ["a"]

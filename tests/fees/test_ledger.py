@@ -492,7 +492,18 @@ async def test_ledger_properties_hold_over_random_operations(
         assert numbers == list(range(1, len(numbers) + 1))
 
 
-async def test_online_payments_are_numbered_at_commit_in_one_gapless_sequence(
+async def _numbers(resources):  # type: ignore[no-untyped-def]
+    async with resources.sessionmaker() as session:
+        return (
+            await session.execute(
+                select(
+                    Payment.provider_payment_id, Payment.receipt_number, Payment.receipt_label
+                ).order_by(Payment.receipt_number.nulls_last(), Payment.created_at)
+            )
+        ).all()
+
+
+async def test_online_payments_are_numbered_afterwards_in_the_same_gapless_sequence(
     resources, records
 ) -> None:
     school_id, student, (april, may, june) = await _setup(resources, records)
@@ -521,10 +532,9 @@ async def test_online_payments_are_numbered_at_commit_in_one_gapless_sequence(
             invoice_ids=[may],
         )
         assert counter_paid.receipt_number == 1  # printed at once
-    rolled_back = None
     with pytest.raises(RuntimeError):
         async with transaction(resources.sessionmaker) as session:
-            rolled_back = await ledger.record_payment(
+            await ledger.record_payment(
                 session,
                 None,
                 school_id=school_id,
@@ -536,30 +546,65 @@ async def test_online_payments_are_numbered_at_commit_in_one_gapless_sequence(
                 provider_payment_id="pay_rolled_back",
             )
             raise RuntimeError("the webhook failed after crediting")
-    assert rolled_back is not None
+    # A numbering that rolls back gives its numbers back.
+    with pytest.raises(RuntimeError):
+        async with transaction(resources.sessionmaker) as session:
+            assert await ledger.number_receipts(session, school_id=school_id) == 1
+            raise RuntimeError("the receipt job failed")
+    assert [(p, n) for p, n, _ in await _numbers(resources)] == [(None, 1), ("pay_commit", None)]
 
-    async with resources.sessionmaker() as session:
-        numbered = (
-            await session.execute(
-                select(
-                    Payment.provider_payment_id, Payment.receipt_number, Payment.receipt_label
-                ).order_by(Payment.receipt_number)
-            )
-        ).all()
-        again = await ledger.record_payment(
-            session,
-            None,
-            school_id=school_id,
-            student_id=student,
-            amount=100_000,
-            method="razorpay",
-            received_on=TODAY,
-            invoice_ids=[april],
-            provider_payment_id="pay_commit",
-        )
+    async with transaction(resources.sessionmaker) as session:
+        assert await ledger.number_receipts(session, school_id=school_id) == 1
+    async with transaction(resources.sessionmaker) as session:
+        assert await ledger.number_receipts(session, school_id=school_id) == 0  # done
+    numbered = await _numbers(resources)
     assert [(p, n) for p, n, _ in numbered] == [(None, 1), ("pay_commit", 2)]
     assert numbered[1][2].endswith("/00002")
+    again = await _pay(
+        resources,
+        school_id,
+        student,
+        100_000,
+        method="razorpay",
+        invoice_ids=[april],
+        provider_payment_id="pay_commit",
+    )
     assert (again.created, again.receipt_number) == (False, 2)  # the number it got
+    await _no_discrepancies(resources, school_id)
+
+
+async def test_numberings_racing_counter_payments_keep_receipts_gapless(resources, records) -> None:
+    """Online payments numbered by several jobs at once while the counter takes
+    payments: every receipt gets exactly one number, 1..n, online ones in the order
+    they were recorded."""
+    school_id, _student, _ = await _setup(resources, records)
+    students = list(records.students.values())
+    for i in range(12):
+        await _pay(
+            resources,
+            school_id,
+            students[i % len(students)],
+            1_000,
+            method="razorpay",
+            provider_payment_id=f"pay_{i:02d}",
+        )
+
+    async def number() -> int:
+        async with transaction(resources.sessionmaker) as session:
+            return await ledger.number_receipts(session, school_id=school_id)
+
+    async def counter(i: int) -> int:
+        paid = await _pay(resources, school_id, students[i % len(students)], 500)
+        assert paid.receipt_number is not None
+        return 0
+
+    done = await asyncio.gather(*(number() for _ in range(4)), *(counter(i) for i in range(8)))
+
+    assert sum(done) == 12  # each online payment numbered once, by one of the jobs
+    numbered = await _numbers(resources)
+    assert [n for _, n, _ in numbered] == list(range(1, 21))
+    online = [p for p, _, _ in numbered if p is not None]
+    assert online == sorted(online)  # in the order they were recorded
     await _no_discrepancies(resources, school_id)
 
 

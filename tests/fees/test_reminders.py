@@ -143,6 +143,23 @@ async def test_running_the_job_again_never_reminds_twice_for_a_rule(
     ) == [(4,)]
 
 
+async def test_a_missed_reminder_day_is_caught_up_for_a_few_days_only(
+    client_for, records, invoices, make_user, resources, fake_whatsapp, drain_outbox
+) -> None:
+    """No job ran between three days before the due date and two days after it: the
+    due-date reminder still goes (two days late), the one five days late does not."""
+    fake, fake_settings = fake_whatsapp
+    accountant = await make_user("accountant")
+    school_id = records.admin.school_id
+    async with client_for("api") as api:
+        await _rule(api, accountant, -3, "tmpl-before")
+        await _rule(api, accountant, 0, "tmpl-due")
+    for _ in range(2):
+        await _run_job(resources, drain_outbox, fake_settings, school_id, DUE + timedelta(days=2))
+    assert sorted(m.template_id for m in fake.messages) == ["tmpl-due", "tmpl-due"]
+    assert {m.params[0] for m in fake.messages} == {"Neha Sharma", "Vikram Singh"}
+
+
 async def test_a_paid_invoice_is_not_reminded(
     client_for, records, invoices, make_user, resources, fake_whatsapp, drain_outbox
 ) -> None:

@@ -91,6 +91,7 @@ async def test_paying_by_link_pays_that_invoice_only(
     assert started.status_code == 201, started.text
     order = started.json()
     assert [a["invoice_id"] for a in order["allocations"]] == [str(fees.invoices["Diya"])]
+    assert [a["student_id"] for a in order["allocations"]] == [None]  # no internal ids
     assert order["amount"] == 150_000
     assert "callback_url=" in order["checkout_url"]
     assert rows(database_url, "SELECT via_link, created_by_id FROM payment_orders") == [

@@ -11,7 +11,7 @@ import httpx
 
 from erplake.integrations.fakes.razorpay import FakeRazorpay
 from erplake.integrations.razorpay import webhook_signature
-from erplake.payments.reconcile import book_pending_refunds
+from erplake.payments.reconcile import book_pending_refunds, number_waiting_receipts
 from tests.payments.conftest import (
     RAZORPAY_WEBHOOK_SECRET,
     BillingClient,
@@ -347,3 +347,87 @@ async def test_the_family_finds_the_receipts_of_its_online_order(
     assert sorted(p["amount"] for p in mine.json()["items"]) == [120_000, 150_000]
     assert {p["order_id"] for p in mine.json()["items"]} == {order["id"]}
     assert theirs.json()["items"] == []  # another family sees none of them
+
+
+async def test_online_receipts_are_numbered_by_their_receipt_job_not_by_the_webhook(
+    billing: httpx.AsyncClient,
+    fake_razorpay: FakeRazorpay,
+    fees: Fees,
+    client_for: Any,
+    database_url: str,
+    drain_outbox: Any,
+    settings: Any,
+    resources: Any,
+) -> None:
+    """The webhook credits without a receipt number (it never waits on the school's
+    receipt counter); the receipt job numbers the school's waiting receipts, in the
+    order they were recorded, then renders them."""
+    order = await order_for(billing, fees.vikram, fees.invoices["Diya"], fees.invoices["Rohan"])
+    await fake_razorpay.pay(order["provider_order_id"])
+    await deliver(billing, *raised(fake_razorpay, "order.paid"))
+
+    assert rows(database_url, "SELECT receipt_number, receipt_label FROM payments") == [
+        (None, None),
+        (None, None),
+    ]
+    async with client_for("api") as api:
+        waiting = await api.get(
+            "/payments", params={"order_id": order["id"]}, headers=fees.vikram.headers
+        )
+        assert [p["receipt_label"] for p in waiting.json()["items"]] == [None, None]
+        await drain_outbox(settings)
+        numbered = await api.get(
+            "/payments", params={"order_id": order["id"]}, headers=fees.vikram.headers
+        )
+
+    recorded = rows(
+        database_url, "SELECT receipt_number, receipt_label FROM payments ORDER BY created_at, id"
+    )
+    assert [n for n, _ in recorded] == [1, 2]
+    assert all(label.endswith(f"/0000{n}") for n, label in recorded)
+    items = numbered.json()["items"]
+    assert sorted(p["receipt_number"] for p in items) == [1, 2]
+    assert all(p["receipt_ready"] for p in items)
+    # Nothing is left for the reconciliation job's safety net.
+    assert await number_waiting_receipts(resources.sessionmaker) == 0
+    await assert_ledger_agrees(resources, fees.school_id)
+
+
+async def test_a_receipt_downloaded_before_its_job_ran_is_numbered_first(
+    billing: httpx.AsyncClient,
+    fake_razorpay: FakeRazorpay,
+    fees: Fees,
+    client_for: Any,
+    database_url: str,
+) -> None:
+    order = await order_for(billing, fees.vikram, fees.invoices["Diya"])
+    await fake_razorpay.pay(order["provider_order_id"])
+    await deliver(billing, *raised(fake_razorpay, "payment.captured"))
+    ((payment_id,),) = rows(database_url, "SELECT CAST(id AS text) FROM payments")
+
+    async with client_for("api") as api:
+        pdf = await api.get(f"/payments/{payment_id}/receipt.pdf", headers=fees.vikram.headers)
+
+    assert pdf.status_code == 200, pdf.text
+    ((number, label),) = rows(database_url, "SELECT receipt_number, receipt_label FROM payments")
+    assert number == 1
+    assert label.replace("/", "-") in pdf.headers["content-disposition"]
+
+
+async def test_the_reconciliation_safety_net_numbers_receipts_whose_job_never_ran(
+    billing: httpx.AsyncClient,
+    fake_razorpay: FakeRazorpay,
+    fees: Fees,
+    database_url: str,
+    resources: Any,
+) -> None:
+    order = await order_for(billing, fees.vikram, fees.invoices["Diya"], fees.invoices["Rohan"])
+    await fake_razorpay.pay(order["provider_order_id"])
+    await deliver(billing, *raised(fake_razorpay, "order.paid"))
+
+    assert await number_waiting_receipts(resources.sessionmaker) == 2
+    assert await number_waiting_receipts(resources.sessionmaker) == 0
+    assert sorted(r[0] for r in rows(database_url, "SELECT receipt_number FROM payments")) == [
+        1,
+        2,
+    ]

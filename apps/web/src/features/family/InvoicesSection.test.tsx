@@ -35,7 +35,7 @@ function order(status: Order["status"]): Order {
   };
 }
 
-function stubFamily({ paid = false, orderStatus = "created" as Order["status"] } = {}) {
+function stubFamily({ paid = false, numbered = true, orderStatus = "created" as Order["status"] } = {}) {
   const calls = { orders: [] as unknown[], orderPolls: 0 };
   stubApi(PARENT, (url, init) => {
     if (url.startsWith("/api/invoices?student_id=c-1")) {
@@ -49,7 +49,7 @@ function stubFamily({ paid = false, orderStatus = "created" as Order["status"] }
         200,
         page(
           paid
-            ? [{ id: "pay-1", student_id: "c-1", student_name: "Aarav Singh", admission_number: "x", receipt_number: 1, receipt_label: "GV/2026-27/000001", amount: 1500000, refunded: 0, method: "razorpay", reference: null, received_on: "2026-11-26", created_at: "2026-11-26T05:00:00Z", receipt_ready: true }]
+            ? [{ id: "pay-1", student_id: "c-1", student_name: "Aarav Singh", admission_number: "x", receipt_number: numbered ? 1 : null, receipt_label: numbered ? "GV/2026-27/000001" : null, amount: 1500000, refunded: 0, method: "razorpay", reference: null, received_on: "2026-11-26", created_at: "2026-11-26T05:00:00Z", receipt_ready: true }]
             : [],
         ),
       );
@@ -111,6 +111,21 @@ describe("a parent's fees", () => {
     const receipt = await screen.findByTestId("receipt-row");
     expect(within(receipt).getByRole("button", { name: "Receipt" })).toBeInTheDocument();
     expect(checkout.pendingOrder()).toBeNull();
+  });
+
+  it("lists a receipt still being numbered, and numbered ones by their number", async () => {
+    stubFamily({ paid: true, numbered: false });
+    renderApp("/children/c-1");
+    const waiting = await screen.findByTestId("receipt-row", undefined, { timeout: 5000 });
+    expect(within(waiting).getByText(/number on its way/)).toBeInTheDocument();
+    expect(within(waiting).getByRole("button", { name: "Receipt" })).toBeEnabled();
+  });
+
+  it("shows a numbered receipt's number", async () => {
+    stubFamily({ paid: true });
+    renderApp("/children/c-1");
+    const numbered = await screen.findByTestId("receipt-row", undefined, { timeout: 5000 });
+    expect(within(numbered).getByText(/GV\/2026-27\/000001/)).toBeInTheDocument();
   });
 
   it("says plainly when the payment failed", async () => {

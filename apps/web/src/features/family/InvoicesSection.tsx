@@ -161,7 +161,7 @@ function Receipts({ query }: { query: UseQueryResult<Page<Payment>> }) {
               <strong className="num">{formatPaise(payment.amount, language)}</strong>
               <span className="muted small">
                 {" "}
-                · {formatDay(payment.received_on, language)} · {payment.receipt_label}
+                · {formatDay(payment.received_on, language)} · {payment.receipt_label ?? t("payments.receiptNumbering")}
               </span>
             </span>
             <button type="button" className="button" disabled={pdf.isPending} onClick={() => pdf.mutate({ id: payment.id, label: payment.receipt_label })}>

@@ -54,7 +54,7 @@ export default function PaymentDetailPage() {
   const canRefund = me.permissions.includes("payments:record") && !ONLINE.has(data.method) && refundable > 0;
   return (
     <>
-      <PageHeader title={t("payments.detailTitle", { label: data.receipt_label })}>
+      <PageHeader title={t("payments.detailTitle", { label: data.receipt_label ?? t("payments.receiptNumbering") })}>
         <p className="page-subtitle">
           <Link to={`/invoices?student=${data.student_id}`}>{data.student_name}</Link> · {data.admission_number}
         </p>

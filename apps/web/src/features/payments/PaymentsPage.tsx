@@ -106,7 +106,7 @@ export default function PaymentsPage() {
               {payments.data.items.map((payment) => (
                 <tr key={payment.id} data-testid="payment-row">
                   <th scope="row">
-                    <Link to={`/payments/${payment.id}`}>{payment.receipt_label}</Link>
+                    <Link to={`/payments/${payment.id}`}>{payment.receipt_label ?? t("payments.receiptNumbering")}</Link>
                   </th>
                   <td data-label={t("payments.student")}>
                     {payment.student_name} <span className="muted small">· {payment.admission_number}</span>

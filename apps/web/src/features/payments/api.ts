@@ -34,8 +34,9 @@ export interface Payment {
   student_id: string;
   student_name: string;
   admission_number: string;
-  receipt_number: number;
-  receipt_label: string;
+  /** null for a few seconds after an online payment, until it is numbered */
+  receipt_number: number | null;
+  receipt_label: string | null;
   amount: number;
   refunded: number;
   method: PaymentMethod;
@@ -99,9 +100,9 @@ export function refundPayment(paymentId: string, body: { amount: number; reason:
   });
 }
 
-export async function downloadReceipt(payment: { id: string; label: string }): Promise<void> {
+export async function downloadReceipt(payment: { id: string; label: string | null }): Promise<void> {
   const blob = await api<Blob>(`/api/payments/${payment.id}/receipt.pdf`, { read: "blob" });
-  saveFile(blob, `receipt-${payment.label.replace(/[^\w.-]+/g, "-")}.pdf`);
+  saveFile(blob, `receipt-${(payment.label ?? payment.id).replace(/[^\w.-]+/g, "-")}.pdf`);
 }
 
 // ---- online payment (billing role) ------------------------------------------------
@@ -117,7 +118,7 @@ export interface Order {
   currency: string;
   key_id: string | null;
   checkout_url: string | null;
-  allocations: { invoice_id: string; student_id: string; amount: number }[];
+  allocations: { invoice_id: string; student_id: string | null; amount: number }[];
   created_at: string;
   settled_at: string | null;
 }
