@@ -231,7 +231,12 @@ async def list_payments(
         stmt = stmt.where(Payment.student_id == student_id)
     rows, total = await paginate_rows(
         session,
-        stmt.order_by(Payment.received_on.desc(), Payment.receipt_number.desc()),
+        stmt.order_by(
+            Payment.received_on.desc(),
+            Payment.receipt_number.desc().nulls_first(),  # the newest online ones
+            Payment.created_at.desc(),
+            Payment.id.desc(),
+        ),
         page,
     )
     return [_out(p, name, adm) for p, name, adm in rows], total

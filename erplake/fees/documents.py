@@ -21,12 +21,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from erplake.core import jobs, progress
 from erplake.core.clock import school_today
 from erplake.core.db import transaction
-from erplake.core.errors import NotFound
+from erplake.core.errors import Conflict, NotFound
 from erplake.core.jobs import JobContext, task
 from erplake.core.permissions import P
 from erplake.core.settings import Settings
@@ -58,6 +58,10 @@ METHOD_LABELS = {
     "razorpay": "Online (Razorpay)",
     "stripe": "Online (Stripe)",
 }
+
+
+class ReceiptNotNumbered(Conflict):
+    code = "receipt_not_numbered"
 
 
 class ReceiptNotFound(NotFound):
@@ -229,9 +233,10 @@ async def receipt_docs(
     school_id: uuid.UUID,
     payment_ids: list[uuid.UUID] | None = None,
     day: date | None = None,
-) -> list[tuple[uuid.UUID, ReceiptDoc]]:
+) -> list[tuple[uuid.UUID, ReceiptDoc | None]]:
     """Receipts of the given payments (or of every payment received on `day`), in
-    receipt order, in two queries however many there are."""
+    receipt order, in two queries however many there are; None for a payment that
+    has no receipt number yet (`ledger.number_receipts` first)."""
     params = {"school_id": school_id, "payment_ids": payment_ids, "day": day}
     lines: dict[uuid.UUID, list[FeeLine]] = {}
     numbers: dict[uuid.UUID, list[str]] = {}
@@ -242,8 +247,11 @@ async def receipt_docs(
             head = f"{row.instalment} fees, invoice {row.number}"
             numbers.setdefault(row.payment_id, []).append(row.number)
         lines.setdefault(row.payment_id, []).append(FeeLine(head=head, amount=int(row.amount)))
-    docs = []
+    docs: list[tuple[uuid.UUID, ReceiptDoc | None]] = []
     for row in await session.execute(_RECEIPTS, params):
+        if row.receipt_label is None:  # an online payment not numbered yet
+            docs.append((row.id, None))
+            continue
         docs.append(
             (
                 row.id,
@@ -276,7 +284,13 @@ async def receipt_pdf(
     docs = await receipt_docs(session, school, school_id=school_id, payment_ids=[payment_id])
     if not docs:
         raise ReceiptNotFound("payment not found", details={"payment_id": str(payment_id)})
-    return render_receipt(docs[0][1])
+    doc = docs[0][1]
+    if doc is None:
+        raise ReceiptNotNumbered(
+            "this payment's receipt number is on its way; try again in a moment",
+            details={"payment_id": str(payment_id)},
+        )
+    return render_receipt(doc)
 
 
 def _invoice_figures(row: Any) -> tuple[Any, ...]:
@@ -345,9 +359,20 @@ async def invoice_pdf(
 
 
 async def stored_receipt_pdf(
-    session: AsyncSession, storage: Storage, *, school_id: uuid.UUID, payment: Payment
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    storage: Storage,
+    *,
+    school_id: uuid.UUID,
+    payment: Payment,
 ) -> bytes:
-    """The kept copy; rendered now if the worker has not got to it yet."""
+    """The kept copy; rendered now if the worker has not got to it yet. An online
+    payment of the last few seconds is numbered first (in a short transaction of its
+    own) rather than printed without a number."""
+    if payment.receipt_number is None:
+        async with transaction(sessionmaker) as numbering:
+            await ledger.number_receipts(numbering, school_id=school_id)
+        await session.refresh(payment)
     if payment.receipt_key:
         try:
             return await storage.get(payment.receipt_key)
@@ -410,11 +435,17 @@ async def render_day_receipts(
     """Every receipt of a day in one PDF, kept in storage; the job's result names it."""
     job, school, on = uuid.UUID(progress_id), uuid.UUID(school_id), date.fromisoformat(day)
     storage = get_storage(ctx.settings)
-    async with transaction(ctx.sessionmaker) as numbering:
-        await ledger.number_receipts(numbering, school_id=school)
     async with ctx.sessionmaker() as reader:
         head = await letterhead(reader, storage, school_id=school)
-        docs = await receipt_docs(reader, head, school_id=school, day=on)
+        # An online payment of the day may commit between numbering and reading: then
+        # number again (a few tries; one still arriving goes in a later bundle).
+        for _ in range(3):
+            async with transaction(ctx.sessionmaker) as numbering:
+                await ledger.number_receipts(numbering, school_id=school)
+            read = await receipt_docs(reader, head, school_id=school, day=on)
+            docs = [(payment_id, doc) for payment_id, doc in read if doc is not None]
+            if len(docs) == len(read):
+                break
     await progress.report(
         ctx.sessionmaker, job, done=0, total=len(docs), message="rendering receipts"
     )

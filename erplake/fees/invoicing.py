@@ -66,6 +66,7 @@ class GenerationResult:
     total: int
     first_number: str | None
     last_number: str | None
+    advance_applied: int = 0  # paise families had paid ahead, put towards these
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class GenerationResult:
             "total": self.total,
             "first_number": self.first_number,
             "last_number": self.last_number,
+            "advance_applied": self.advance_applied,
         }
 
 
@@ -279,6 +281,21 @@ _INSERT_CHUNK = text(
 )
 
 
+# The run's students with money paid ahead (an advance not yet put to an invoice).
+_WITH_ADVANCE = text(
+    """
+    SELECT e.student_id
+    FROM ledger_entries e
+    WHERE e.school_id = CAST(:school AS uuid) AND e.invoice_id IS NULL
+      AND e.kind IN ('payment', 'refund')
+      AND e.student_id IN (SELECT student_id FROM fee_run)
+    GROUP BY e.student_id
+    HAVING sum(e.amount) < 0
+    ORDER BY e.student_id
+    """
+)
+
+
 async def generate_invoices(
     session: AsyncSession,
     actor: Actor | None,
@@ -362,7 +379,19 @@ async def generate_invoices(
         last = high or last
         if on_progress is not None:
             await on_progress(min(lo + CHUNK, count), count)
-    result = GenerationResult(created=created, total=total, first_number=first, last_number=last)
+    # Families who paid ahead: the advance pays the new invoices (few students).
+    applied = 0
+    for student_id in (await session.execute(_WITH_ADVANCE, {"school": school_id})).scalars():
+        applied += await ledger.apply_advance(
+            session, actor, school_id=school_id, student_id=student_id
+        )
+    result = GenerationResult(
+        created=created,
+        total=total,
+        first_number=first,
+        last_number=last,
+        advance_applied=applied,
+    )
     if actor is not None and created:
         await audit.record(
             session,

@@ -69,7 +69,7 @@ class Allocation:
 class PaymentRecorded:
     payment_id: uuid.UUID
     student_id: uuid.UUID
-    # None for an online payment recorded just now: it is numbered when it commits.
+    # None for an online payment recorded just now: `number_receipts` numbers it.
     receipt_number: int | None
     receipt_label: str | None
     amount: int
@@ -132,8 +132,8 @@ async def _earlier_receipt(session: AsyncSession, payment_id: uuid.UUID) -> Paym
 
 # What a payment needs to know first, in one round trip: the current academic year,
 # that the student is in the school, whether this provider payment was credited, and
-# the student's open invoices (OPEN_STATUSES; $4 names the ones to fill, or is NULL
-# for all), locked in the ledger's order unless there is nothing to do.
+# the student's open invoices ($5: OPEN_STATUSES; $4 names the ones to fill, or is
+# NULL for all), locked in the ledger's order unless there is nothing to do.
 _PAYMENT_CONTEXT = """
     WITH context AS (
         SELECT y.id AS year_id, y.name AS year_name,
@@ -148,7 +148,7 @@ _PAYMENT_CONTEXT = """
         SELECT i.id, i.balance, i.due_on, i.number
         FROM invoices i
         WHERE i.school_id = $1 AND i.student_id = $2
-          AND i.status IN ('issued', 'partially_paid') AND i.balance > 0
+          AND i.status = ANY($5::text[]) AND i.balance > 0
           AND ($4::uuid[] IS NULL OR i.id = ANY($4::uuid[]))
           AND EXISTS (SELECT 1 FROM context WHERE student_known AND earlier IS NULL)
         ORDER BY i.due_on, i.number
@@ -157,7 +157,7 @@ _PAYMENT_CONTEXT = """
     SELECT c.year_id, c.year_name, c.student_known, c.earlier,
            -- Plan the payment's writes once per connection, not on every payment: its
            -- statement's custom plans never look cheap enough to PostgreSQL to switch,
-           -- and planning it cost more than running it. Until this transaction ends.
+           -- and planning it cost more than running it. The write sets it back.
            set_config('plan_cache_mode', 'force_generic_plan', true) AS generic_plans,
            coalesce((SELECT array_agg(o.id ORDER BY o.due_on, o.number) FROM open o),
                     '{}') AS invoice_ids,
@@ -181,12 +181,14 @@ _NUMBERED = """
         RETURNING last_number
     ), numbered AS (
         SELECT last_number AS number,
-               $3::text || '/' || lpad(last_number::text, 5, '0') AS label
+               $3::text || '/'
+                   || lpad(last_number::text, greatest(5, length(last_number::text)), '0')
+                   AS label
         FROM counter
     )"""
-_AT_COMMIT = """
+_UNNUMBERED = """
     numbered AS (SELECT NULL::integer AS number, NULL::text AS label,
-                        $3::text AS year_name)"""  # the year's name is for counter receipts
+                        $3::text AS year_name)"""  # unused: gives $3 a type
 _WRITES = """,
     payment AS (
         INSERT INTO payments (id, school_id, student_id, academic_year_id, receipt_number,
@@ -223,15 +225,21 @@ def _write_payment(*, numbered: bool, audited: bool, receipt_job: bool) -> str:
     """The payment's statement: with its receipt number (a counter payment) or not
     (online), with the audit row and the receipt job when asked for (their
     parameters follow the payment's, in that order): one round trip."""
-    sql = "WITH" + (_NUMBERED if numbered else _AT_COMMIT) + _WRITES
+    sql = "WITH" + (_NUMBERED if numbered else _UNNUMBERED) + _WRITES
     first = _WRITES_PARAMS + 1
     if audited:
         sql += f", audit AS ({audit.insert_sql(first)})"
         first += 8
     if receipt_job:
         sql += f", receipt_job AS ({jobs.enqueue_sql(first)})"
+    # The context statement had the transaction plan generically (so this statement
+    # is planned once per connection); the rest of the transaction plans as usual.
+    restore = (
+        "set_config('plan_cache_mode',"
+        " (SELECT reset_val FROM pg_settings WHERE name = 'plan_cache_mode'), true)"
+    )
     # Built from the constants above only.
-    return sql + " SELECT receipt_number, receipt_label FROM payment"  # noqa: S608
+    return sql + f" SELECT receipt_number, receipt_label, {restore} FROM payment"  # noqa: S608
 
 
 # Online payments not numbered yet, in the order they were recorded, numbered after
@@ -253,14 +261,18 @@ _NUMBER_PENDING = """
         RETURNING academic_year_id, last_number
     )
     UPDATE payments p
-    SET receipt_number = c.last_number - t.count + pe.n,
-        receipt_label = y.name || '/' || lpad((c.last_number - t.count + pe.n)::text, 5, '0'),
+    SET receipt_number = numbers.n,
+        receipt_label = numbers.year_name || '/'
+                        || lpad(numbers.n::text, greatest(5, length(numbers.n::text)), '0'),
         updated_at = now()
-    FROM pending pe
-    JOIN taken t ON t.academic_year_id = pe.academic_year_id
-    JOIN counter c ON c.academic_year_id = pe.academic_year_id
-    JOIN academic_years y ON y.id = pe.academic_year_id
-    WHERE p.id = pe.id
+    FROM (
+        SELECT pe.id, c.last_number - t.count + pe.n AS n, y.name AS year_name
+        FROM pending pe
+        JOIN taken t ON t.academic_year_id = pe.academic_year_id
+        JOIN counter c ON c.academic_year_id = pe.academic_year_id
+        JOIN academic_years y ON y.id = pe.academic_year_id
+    ) numbers
+    WHERE p.id = numbers.id AND p.receipt_number IS NULL
 """
 
 
@@ -271,6 +283,8 @@ async def number_receipts(session: AsyncSession, *, school_id: uuid.UUID) -> int
     of these for one school take turns (a transaction-level lock), so the second finds
     the first's work done; counter payments meanwhile wait on the counter row."""
     db = await driver_connection(session)
+    if not db.is_in_transaction():  # the lock would end with its own statement
+        raise RuntimeError("number_receipts needs a transaction, not an autocommit session")
     await db.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"receipts:{school_id}"
     )
@@ -329,7 +343,7 @@ async def record_payment(
     db = await driver_connection(session)
     chosen = list(dict.fromkeys(invoice_ids)) if invoice_ids is not None else None
     context = await db.fetchrow(
-        _PAYMENT_CONTEXT, school_id, student_id, provider_payment_id, chosen
+        _PAYMENT_CONTEXT, school_id, student_id, provider_payment_id, chosen, OPEN_STATUSES
     )
     if context is None:
         raise NoCurrentYear("the school has no current academic year; set one first")
@@ -399,7 +413,7 @@ async def record_payment(
         audited=actor is not None,
         receipt_job=render_receipt,
     )
-    number, label = await db.fetchrow(statement, *args)
+    number, label, _ = await db.fetchrow(statement, *args)
     return PaymentRecorded(
         payment_id=payment_id,
         student_id=student_id,
@@ -410,6 +424,133 @@ async def record_payment(
         advance=advance,
         created=True,
     )
+
+
+# Money a family paid ahead (a payment's share that no invoice needed), per payment,
+# oldest first. The payments are locked first, in a statement of their own (a refund
+# locks its payment first too), so the sums read next are current.
+_LOCK_ADVANCE_PAYMENTS = """
+    SELECT p.id FROM payments p
+    WHERE p.school_id = $1 AND p.student_id = $2
+      AND EXISTS (SELECT 1 FROM ledger_entries e
+                  WHERE e.payment_id = p.id AND e.invoice_id IS NULL)
+    ORDER BY p.created_at, p.id
+    FOR UPDATE OF p
+"""
+_ADVANCES = """
+    SELECT p.id, p.receipt_label, p.provider_payment_id, -sum(e.amount) AS advance
+    FROM payments p
+    JOIN ledger_entries e ON e.payment_id = p.id
+    WHERE p.id = ANY($1::uuid[]) AND e.invoice_id IS NULL AND e.kind IN ('payment', 'refund')
+    GROUP BY p.id
+    HAVING sum(e.amount) < 0
+    ORDER BY p.created_at, p.id
+"""
+_OPEN_FOR_ADVANCE = """
+    SELECT id, number, balance FROM invoices
+    WHERE school_id = $1 AND student_id = $2
+      AND status = ANY($3::text[]) AND balance > 0
+    ORDER BY due_on, number
+    FOR UPDATE
+"""
+# Moving an advance onto an invoice: the advance's entry gives it back, the invoice's
+# entry pays with it (both of the payment that brought the money), the invoice's
+# figures follow.
+_MOVE_ADVANCE = """
+    WITH moves AS (
+        SELECT * FROM unnest($3::uuid[], $4::uuid[], $5::bigint[], $6::text[], $7::text[])
+             AS t(payment_id, invoice_id, take, advance_memo, invoice_memo)
+    ), entries AS (
+        INSERT INTO ledger_entries (school_id, student_id, invoice_id, payment_id, kind,
+                                    amount, memo, created_by_id)
+        SELECT $1::uuid, $2::uuid, NULL::uuid, payment_id, 'payment', take, advance_memo,
+               $8::uuid
+        FROM moves
+        UNION ALL
+        SELECT $1::uuid, $2::uuid, invoice_id, payment_id, 'payment', -take, invoice_memo,
+               $8::uuid
+        FROM moves
+    ), totals AS (
+        SELECT invoice_id, sum(take) AS take FROM moves GROUP BY invoice_id
+    )
+    UPDATE invoices i
+    SET paid = i.paid + t.take, updated_at = now(),
+        status = CASE
+            WHEN i.subtotal - i.concession + i.late_fee - i.paid - t.take - i.adjusted = 0
+            THEN 'paid' ELSE 'partially_paid' END
+    FROM totals t
+    WHERE i.id = ANY($4::uuid[]) AND i.id = t.invoice_id
+"""
+
+
+async def apply_advance(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    school_id: uuid.UUID,
+    student_id: uuid.UUID,
+) -> int:
+    """Put what the family paid ahead towards the student's open invoices, oldest due
+    first, from the oldest payment's advance first; returns the paise applied. The
+    family's balance does not move (the money was already theirs in the ledger); the
+    invoices' balances do. Nothing to apply is a no-op."""
+    db = await driver_connection(session)
+    locked = [row["id"] for row in await db.fetch(_LOCK_ADVANCE_PAYMENTS, school_id, student_id)]
+    advances = await db.fetch(_ADVANCES, locked) if locked else []
+    if not advances:
+        return 0
+    invoices = [
+        [row["id"], row["number"], int(row["balance"])]
+        for row in await db.fetch(_OPEN_FOR_ADVANCE, school_id, student_id, OPEN_STATUSES)
+    ]
+    moves: list[tuple[uuid.UUID, uuid.UUID, int, str, str]] = []
+    for payment in advances:
+        left = int(payment["advance"])
+        source = payment["receipt_label"] or payment["provider_payment_id"] or "payment"
+        for invoice in invoices:
+            if left == 0:
+                break
+            take = min(left, invoice[2])
+            if take == 0:
+                continue
+            invoice[2] -= take
+            left -= take
+            moves.append(
+                (
+                    payment["id"],
+                    invoice[0],
+                    take,
+                    f"Advance applied to invoice {invoice[1]}",
+                    f"Paid from the advance of {source}",
+                )
+            )
+    if not moves:
+        return 0
+    await db.execute(
+        _MOVE_ADVANCE,
+        school_id,
+        student_id,
+        [m[0] for m in moves],
+        [m[1] for m in moves],
+        [m[2] for m in moves],
+        [m[3] for m in moves],
+        [m[4] for m in moves],
+        actor.user_id if actor else None,
+    )
+    applied = sum(m[2] for m in moves)
+    if actor is not None:
+        await audit.record(
+            session,
+            actor,
+            action="advance.applied",
+            entity="student",
+            entity_id=student_id,
+            after={
+                "applied": applied,
+                "invoices": {str(m[1]): m[2] for m in moves},
+            },
+        )
+    return applied
 
 
 async def refund(

@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from erplake.audit.deps import AuditActor
 from erplake.core import progress
-from erplake.core.db import DbSession, transaction
+from erplake.core.db import DbSession
 from erplake.core.idempotency import run_idempotent
 from erplake.core.pagination import Page, Pagination
 from erplake.core.permissions import P
 from erplake.core.schemas import Schema
 from erplake.core.security import Principal, require
-from erplake.fees import counter, documents, ledger
+from erplake.fees import counter, documents
 from erplake.fees.counter import CounterPaymentIn, PaymentDetail, PaymentOut, ReceiptOut, RefundIn
 from erplake.models.fees import Invoice
 from erplake.storage import get_storage
@@ -159,15 +159,11 @@ async def receipt_pdf(
     payment_id: uuid.UUID, request: Request, session: DbSession, principal: Reader
 ) -> Response:
     """The payment's receipt as a PDF (the kept copy; rendered on the spot if the
-    worker has not made it yet). A parent gets only their own children's."""
+    worker has not made it yet, and an online payment of the last few seconds given
+    its receipt number first). A parent gets only their own children's."""
     payment, _, _ = await counter.get_visible(session, principal, payment_id)
-    if payment.receipt_number is None:
-        # An online payment of the last few seconds: number it now rather than print
-        # a receipt without a number.
-        async with transaction(request.app.state.sessionmaker) as numbering:
-            await ledger.number_receipts(numbering, school_id=principal.school_id)
-        await session.refresh(payment)
     data = await documents.stored_receipt_pdf(
+        request.app.state.sessionmaker,
         session,
         get_storage(request.app.state.settings),
         school_id=principal.school_id,

@@ -424,7 +424,10 @@ class LedgerEntry(Base):
             "amount <> 0 AND CASE kind"
             " WHEN 'invoice' THEN amount > 0 WHEN 'late_fee' THEN amount > 0"
             " WHEN 'refund' THEN amount > 0 WHEN 'concession' THEN amount < 0"
-            " WHEN 'payment' THEN amount < 0 WHEN 'write_off' THEN amount < 0"
+            # A payment's advance (no invoice) gives money back when it is put
+            # towards an invoice issued later (`ledger.apply_advance`).
+            " WHEN 'payment' THEN amount < 0 OR invoice_id IS NULL"
+            " WHEN 'write_off' THEN amount < 0"
             " ELSE true END",
             name="sign_matches_kind",
         ),

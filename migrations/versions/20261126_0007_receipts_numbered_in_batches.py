@@ -27,6 +27,39 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The trigger numbers only new rows: number the waiting ones first, as the batch
+    # numbering would (per school and year, in the order they were recorded).
+    op.execute(
+        """
+        WITH pending AS (
+            SELECT id, school_id, academic_year_id,
+                   row_number() OVER (PARTITION BY school_id, academic_year_id
+                                      ORDER BY created_at, id) AS n
+            FROM payments WHERE receipt_number IS NULL
+        ), taken AS (
+            SELECT school_id, academic_year_id, count(*) AS count
+            FROM pending GROUP BY school_id, academic_year_id
+        ), counter AS (
+            INSERT INTO receipt_counters (school_id, academic_year_id, last_number)
+            SELECT school_id, academic_year_id, count FROM taken
+            ON CONFLICT (school_id, academic_year_id)
+            DO UPDATE SET last_number = receipt_counters.last_number + EXCLUDED.last_number
+            RETURNING school_id, academic_year_id, last_number
+        )
+        UPDATE payments p
+        SET receipt_number = numbers.n,
+            receipt_label = numbers.year_name || '/'
+                            || lpad(numbers.n::text, greatest(5, length(numbers.n::text)), '0')
+        FROM (
+            SELECT pe.id, c.last_number - t.count + pe.n AS n, y.name AS year_name
+            FROM pending pe
+            JOIN taken t USING (school_id, academic_year_id)
+            JOIN counter c USING (school_id, academic_year_id)
+            JOIN academic_years y ON y.id = pe.academic_year_id
+        ) numbers
+        WHERE p.id = numbers.id
+        """
+    )
     op.execute("DROP INDEX IF EXISTS ix_payments_unnumbered")
     op.execute(
         """

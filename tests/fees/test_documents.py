@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from erplake.core.db import libpq_url, transaction
+from erplake.fees import ledger
 from erplake.fees.documents import logo_key
 from erplake.payments.links import pay_link_url
 from erplake.storage import get_storage
@@ -219,3 +220,38 @@ async def test_all_receipts_of_a_day_come_as_one_pdf_from_a_job(
     assert "Rupees Three Thousand Only" not in text  # yesterday's receipt
     assert nothing_status.json()["result"]["receipts"] == 0
     assert nothing.status_code == 404
+
+
+async def test_a_days_bundle_numbers_online_receipts_still_waiting_for_their_number(
+    client_for, records, invoices, make_user, drain_outbox, settings, resources, database_url
+) -> None:
+    accountant = await make_user("accountant")
+    async with transaction(resources.sessionmaker) as session:
+        online = await ledger.record_payment(
+            session,
+            None,
+            school_id=records.admin.school_id,
+            student_id=records.students["Diya"],
+            amount=250_000,
+            method="razorpay",
+            received_on=T,
+            provider_payment_id="pay_Waiting000001",
+            render_receipt=False,  # as if its receipt job had not run yet
+        )
+    assert online.receipt_label is None
+    async with client_for("api") as api:
+        counter_paid = await _pay(api, accountant, records.students["Aarav"], 100_000)
+        started = await api.post("/receipts/day", json={"date": str(T)}, headers=accountant.headers)
+        await drain_outbox(settings)
+        job = started.json()
+        status = await api.get(job["status_url"], headers=accountant.headers)
+        bundle = await api.get(job["download_url"], headers=accountant.headers)
+
+    ((label,),) = _rows(
+        database_url, "SELECT receipt_label FROM payments WHERE id = %s", online.payment_id
+    )
+    assert counter_paid["receipt_label"].endswith("/00001")
+    assert label.endswith("/00002")  # numbered by the bundle's job, after the counter's
+    assert status.json()["result"]["receipts"] == 2
+    text = pdf_text(bundle.content)
+    assert counter_paid["receipt_label"] in text and label in text

@@ -135,6 +135,7 @@ async def test_preview_then_a_job_invoices_the_whole_school_in_class_order(
         "total": 5 * Q1_CLASS_6 + Q1_CLASS_7,
         "first_number": f"INV-{year}-000001",
         "last_number": f"INV-{year}-000006",
+        "advance_applied": 0,
     }
     numbered = sorted(invoices.values(), key=lambda i: i["number"])
     assert [i["student_name"].split()[0] for i in numbered] == [
@@ -200,6 +201,41 @@ async def test_scopes_a_student_a_section_a_class(
     assert nothing_billed["count"] == 0
     assert sorted(after_section) == ["Aarav", "Diya", "Kabir"]
     assert (school["count"], school["already_invoiced"]) == (3, 3)
+
+
+async def test_money_paid_ahead_pays_the_new_invoices(
+    client_for, records, drain_outbox, settings, resources
+) -> None:
+    """Rohan's family paid 5,000.00 before anything was invoiced; the Quarter 1 run
+    puts it towards his invoice, and the family's balance says what is still due."""
+    h = records.admin.headers
+    school_id = records.admin.school_id
+    async with transaction(resources.sessionmaker) as session:
+        ahead = await ledger.record_payment(
+            session,
+            None,
+            school_id=school_id,
+            student_id=records.students["Rohan"],
+            amount=500_000,
+            method="cash",
+            received_on=today(),
+        )
+    assert ahead.advance == 500_000
+    async with client_for("api") as api:
+        fees = await set_up_fees(api, records)
+        job = await run_generation(
+            api, h, drain_outbox, settings, school_scope(fees.instalments["Quarter 1"])
+        )
+        invoices = await invoices_by_student(api, h)
+    assert job["result"]["advance_applied"] == 400_000  # all his Quarter 1 asks
+    assert (invoices["Rohan"]["status"], invoices["Rohan"]["balance"]) == ("paid", 0)
+    assert invoices["Aarav"]["status"] == "issued"  # nobody else paid ahead
+    async with resources.sessionmaker() as session:
+        owed = await ledger.student_balance(
+            session, school_id=school_id, student_id=records.students["Rohan"]
+        )
+    assert owed == -100_000  # 1,000.00 still held for later quarters
+    await no_discrepancies(resources, school_id)
 
 
 async def test_only_active_students_and_active_heads_are_billed(

@@ -303,6 +303,26 @@ async def test_discrepancies_finds_a_figure_changed_behind_the_ledgers_back(
     assert [(row["kind"], row["invoice_id"]) for row in found] == [("invoice", april)]
 
 
+async def test_a_payment_leaves_the_transactions_planning_as_it_found_it(
+    resources, records
+) -> None:
+    school_id, student, (april, _may, _june) = await _setup(resources, records)
+    async with transaction(resources.sessionmaker) as session:
+        before = (await session.execute(text("SHOW plan_cache_mode"))).scalar_one()
+        await ledger.record_payment(
+            session,
+            None,
+            school_id=school_id,
+            student_id=student,
+            amount=1_000,
+            method="cash",
+            received_on=TODAY,
+            invoice_ids=[april],
+        )
+        after = (await session.execute(text("SHOW plan_cache_mode"))).scalar_one()
+    assert before == after == "auto"
+
+
 async def test_concurrent_payments_get_gapless_receipt_numbers(resources, records) -> None:
     school_id, _student, _ = await _setup(resources, records)
     students = list(records.students.values())
@@ -349,6 +369,7 @@ _operations = st.lists(
         st.tuples(st.just("refund"), st.integers(0, 50), st.integers(1, 100)),
         st.tuples(st.just("write_off"), st.integers(0, 50)),
         st.tuples(st.just("cancel"), st.integers(0, 50)),
+        st.tuples(st.just("apply_advance"), st.integers(0, 2)),
     ),
     min_size=1,
     max_size=25,
@@ -413,6 +434,17 @@ async def _apply(resources, school_id, students, head, state, op) -> None:  # ty
                     external_ref=None,
                     memo="refund",
                 )
+        elif kind == "apply_advance":
+            before = await ledger.student_balance(
+                session, school_id=school_id, student_id=students[op[1]]
+            )
+            await ledger.apply_advance(
+                session, None, school_id=school_id, student_id=students[op[1]]
+            )
+            # The family's balance never moves: the money was already theirs.
+            assert before == await ledger.student_balance(
+                session, school_id=school_id, student_id=students[op[1]]
+            )
         elif kind in ("write_off", "cancel") and state["invoices"]:
             invoice_id = state["invoices"][op[1] % len(state["invoices"])]
             close = ledger.write_off if kind == "write_off" else ledger.cancel_invoice
@@ -605,6 +637,42 @@ async def test_numberings_racing_counter_payments_keep_receipts_gapless(resource
     assert [n for _, n, _ in numbered] == list(range(1, 21))
     online = [p for p, _, _ in numbered if p is not None]
     assert online == sorted(online)  # in the order they were recorded
+    await _no_discrepancies(resources, school_id)
+
+
+async def test_an_advance_pays_invoices_issued_later_oldest_due_first(resources, records) -> None:
+    school_id = records.admin.school_id
+    student = records.students["Aarav"]
+    ahead = await _pay(resources, school_id, student, 250_000)  # nothing due yet
+    assert ahead.advance == 250_000
+    _, _, (april, may, june) = await _setup(resources, records)
+
+    async with transaction(resources.sessionmaker) as session:
+        applied = await ledger.apply_advance(session, None, school_id=school_id, student_id=student)
+    async with transaction(resources.sessionmaker) as session:
+        again = await ledger.apply_advance(session, None, school_id=school_id, student_id=student)
+
+    assert (applied, again) == (250_000, 0)
+    assert [
+        ((i := await _invoice(resources, x)).status, i.paid, i.balance) for x in (april, may, june)
+    ] == [("paid", 100_000, 0), ("paid", 150_000, 0), ("issued", 0, 300_000)]
+    async with resources.sessionmaker() as session:
+        owed = await ledger.student_balance(session, school_id=school_id, student_id=student)
+    assert owed == 300_000  # what June still asks for
+    await _no_discrepancies(resources, school_id)
+
+    # Refunding that payment now takes the money back from the invoices it paid.
+    async with transaction(resources.sessionmaker) as session:
+        await ledger.refund(
+            session,
+            None,
+            school_id=school_id,
+            payment_id=ahead.payment_id,
+            amount=100_000,
+            external_ref=None,
+            memo="family asked",
+        )
+    assert (await _invoice(resources, may)).balance == 100_000  # newest first
     await _no_discrepancies(resources, school_id)
 
 

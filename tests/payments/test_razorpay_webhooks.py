@@ -431,3 +431,46 @@ async def test_the_reconciliation_safety_net_numbers_receipts_whose_job_never_ra
         1,
         2,
     ]
+
+
+async def test_a_second_payment_on_a_paid_order_is_kept_for_a_person_not_credited(
+    billing: httpx.AsyncClient,
+    fake_razorpay: FakeRazorpay,
+    fees: Fees,
+    database_url: str,
+    resources: Any,
+) -> None:
+    """The payer paid twice (two tabs): the first is credited, the second is money to
+    give back, audited on the order; the order keeps its first payment."""
+    order = await _paid_order(billing, fake_razorpay, fees)
+    first = await deliver(billing, *raised(fake_razorpay, "payment.captured"))
+    body, _ = raised(fake_razorpay, "payment.captured")
+    payment = json.loads(body)["payload"]["payment"]["entity"]
+
+    second = await deliver(
+        billing, *_signed("payment.captured", payment={**payment, "id": "pay_SecondTab0001"})
+    )
+
+    assert (first.json()["outcome"], second.json()["outcome"]) == ("credited", "second_payment")
+    assert rows(database_url, "SELECT status, provider_payment_id FROM payment_orders") == [
+        ("paid", order["payment_id"])
+    ]
+    assert count(database_url, "payments") == 1
+    assert invoice(database_url, fees.invoices["Diya"]) == ("paid", 150_000, 0)
+    audited = rows(
+        database_url,
+        "SELECT changes->'provider_payment_id'->>'after' FROM audit_log"
+        " WHERE action = 'payment_order.second_payment'",
+    )
+    assert audited == [("pay_SecondTab0001",)]
+    await assert_ledger_agrees(resources, fees.school_id)
+
+
+async def test_an_event_is_kept_with_its_orders_school(
+    billing: httpx.AsyncClient, fake_razorpay: FakeRazorpay, fees: Fees, database_url: str
+) -> None:
+    await _paid_order(billing, fake_razorpay, fees)
+    await deliver(billing, *raised(fake_razorpay, "payment.captured"))
+    assert rows(database_url, "SELECT event_type, outcome, school_id FROM webhook_events") == [
+        ("payment.captured", "credited", fees.school_id)
+    ]

@@ -113,7 +113,7 @@ describe("a parent's fees", () => {
     expect(checkout.pendingOrder()).toBeNull();
   });
 
-  it("lists a receipt still being numbered, and numbered ones by their number", async () => {
+  it("lists a receipt still being numbered as such, with its download", async () => {
     stubFamily({ paid: true, numbered: false });
     renderApp("/children/c-1");
     const waiting = await screen.findByTestId("receipt-row", undefined, { timeout: 5000 });

@@ -149,7 +149,14 @@ function DueInvoice({ invoice, today, paying, onPay }: { invoice: Invoice; today
 
 function Receipts({ query }: { query: UseQueryResult<Page<Payment>> }) {
   const { t, language } = useI18n();
-  const pdf = useMutation({ mutationFn: downloadReceipt });
+  const queryClient = useQueryClient();
+  const pdf = useMutation({
+    mutationFn: downloadReceipt,
+    // Downloading a receipt still being numbered numbers it: show the number.
+    onSuccess: (_, payment) => {
+      if (payment.label === null) void queryClient.invalidateQueries({ queryKey: ["payments"] });
+    },
+  });
   if (query.isPending || query.isError || query.data.items.length === 0) return null;
   return (
     <div className="receipts">

@@ -35,7 +35,7 @@ it("previews a class's invoices, then generates them as a job with progress", as
       return json(200, {
         id: "job-1", kind: "fees.generate_invoices", status: done ? "done" : "running", total: 42, done: done ? 42 : 10,
         percent: done ? 100 : 23, message: null, created_at: "", finished_at: null,
-        result: done ? { created: 42, first_number: "INV-2026-27-000004", last_number: "INV-2026-27-000045" } : null, error: null,
+        result: done ? { created: 42, first_number: "INV-2026-27-000004", last_number: "INV-2026-27-000045", advance_applied: 250000 } : null, error: null,
       });
     }
     return undefined;
@@ -50,6 +50,7 @@ it("previews a class's invoices, then generates them as a job with progress", as
   expect(bodies).toEqual([{ instalment_id: "q3", scope: { class_id: "cl-3" } }]);
   await user.click(screen.getByRole("button", { name: "Generate 42 invoices" }));
   expect(await screen.findByRole("progressbar")).toBeInTheDocument();
-  expect(await screen.findByText(/42 invoices generated/, undefined, { timeout: 4000 })).toBeInTheDocument();
+  const done = await screen.findByText(/42 invoices generated/, undefined, { timeout: 4000 });
+  expect(done).toHaveTextContent("₹2,500 that families had paid ahead went towards them.");
   expect(screen.getByRole("link", { name: "See the invoices" })).toHaveAttribute("href", "/invoices?instalment=q3&class=cl-3");
 });

@@ -221,7 +221,10 @@ function GenerationRunning({ jobId, instalmentId, scope }: { jobId: string; inst
       void queryClient.invalidateQueries({ queryKey: ["fee-reports"] });
     }
   }, [done, queryClient]);
-  const result = job.data?.result as { created?: number; first_number?: string | null; last_number?: string | null } | null | undefined;
+  const result = job.data?.result as
+    | { created?: number; first_number?: string | null; last_number?: string | null; advance_applied?: number }
+    | null
+    | undefined;
   const listParams = new URLSearchParams({ instalment: instalmentId });
   if (scope && "class_id" in scope) listParams.set("class", scope.class_id);
   if (scope && "section_id" in scope) listParams.set("section", scope.section_id);
@@ -235,6 +238,7 @@ function GenerationRunning({ jobId, instalmentId, scope }: { jobId: string; inst
           <p className="notice success" role="status">
             {t("generate.doneCount", { count: formatNumber(result.created ?? 0, language) })}
             {result.first_number && result.last_number ? ` (${result.first_number} – ${result.last_number})` : ""}
+            {result.advance_applied ? ` ${t("generate.advanceApplied", { amount: formatPaise(result.advance_applied, language) })}` : ""}
           </p>
           <Link className="button primary" to={`/invoices?${listParams.toString()}`}>
             {t("generate.seeInvoices")}

@@ -1,4 +1,4 @@
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 
 import { EmptyState } from "../../components/EmptyState";
@@ -39,7 +39,14 @@ export default function PaymentsPage() {
     setParams(search, { replace: true });
   };
   const payments = useQuery(paymentsQuery(filters));
-  const receipt = useMutation({ mutationFn: downloadReceipt });
+  const queryClient = useQueryClient();
+  const receipt = useMutation({
+    mutationFn: downloadReceipt,
+    // Downloading a receipt still being numbered numbers it: show the number.
+    onSuccess: (_, payment) => {
+      if (payment.label === null) void queryClient.invalidateQueries({ queryKey: ["payments"] });
+    },
+  });
   const canRecord = me.permissions.includes("payments:record");
   const filtered = Boolean(filters.from || filters.to || filters.method);
 
@@ -130,7 +137,7 @@ export default function PaymentsPage() {
                       onClick={() => receipt.mutate({ id: payment.id, label: payment.receipt_label })}
                     >
                       {t("payments.receiptPdf")}
-                      <span className="visually-hidden"> {payment.receipt_label}</span>
+                      <span className="visually-hidden"> {payment.receipt_label ?? `${payment.student_name} ${formatPaise(payment.amount, language)}`}</span>
                     </button>
                   </td>
                 </tr>
