@@ -69,6 +69,15 @@ CLOSE_TOO_SLOW = 1013
 CLOSE_TRY_LATER = 1013
 
 
+def _subscriber_options(redis_url: str) -> dict[str, Any]:
+    """TCP keepalive notices a dead Redis on a long-idle subscription; a Unix socket
+    (the embedded Redis of `erplake run`) has no such option and refuses it."""
+    options: dict[str, Any] = {"socket_connect_timeout": 2}
+    if not redis_url.startswith("unix:"):
+        options["socket_keepalive"] = True
+    return options
+
+
 # ---- publishing (after the commit: never announce what may still roll back) ----------
 
 
@@ -148,7 +157,7 @@ class ChatHub:
         first = True
         while True:
             client = aioredis.Redis.from_url(
-                self._redis_url, socket_connect_timeout=2, socket_keepalive=True
+                self._redis_url, **_subscriber_options(self._redis_url)
             )
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
