@@ -166,6 +166,20 @@ _PAYMENT_CONTEXT = """
     FROM context c
 """
 
+
+def _pay_invoices(takes: str, invoice_ids: str) -> str:
+    """SQL paying each invoice of the relation `takes` (invoice_id, take): its `paid`
+    grows and its status follows. `invoice_ids` is the array parameter naming them
+    (so the invoices are found by their key)."""
+    return (
+        "UPDATE invoices i SET paid = i.paid + s.take, updated_at = now(),"  # noqa: S608
+        " status = CASE WHEN i.subtotal - i.concession + i.late_fee - i.paid - s.take"
+        " - i.adjusted = 0 THEN 'paid' ELSE 'partially_paid' END"
+        f" FROM {takes} s"  # names from this module only
+        f" WHERE i.id = ANY({invoice_ids}::uuid[]) AND i.id = s.invoice_id"
+    )
+
+
 # The payment's writes in one statement. A counter payment takes its receipt number
 # here, last before the commit (the receipt is printed at once). An online payment is
 # inserted without one and numbered afterwards by `number_receipts` (the receipt job
@@ -189,7 +203,8 @@ _NUMBERED = """
 _UNNUMBERED = """
     numbered AS (SELECT NULL::integer AS number, NULL::text AS label,
                         $3::text AS year_name)"""  # unused: gives $3 a type
-_WRITES = """,
+_WRITES = (
+    """,
     payment AS (
         INSERT INTO payments (id, school_id, student_id, academic_year_id, receipt_number,
                               receipt_label, amount, method, reference, received_on,
@@ -208,15 +223,10 @@ _WRITES = """,
                    || coalesce('Receipt ' || p.receipt_label, 'Online payment ' || $12),
                $15
         FROM shares s CROSS JOIN payment p
-    ), paid AS (
-        UPDATE invoices i
-        SET paid = i.paid + s.take, updated_at = now(),
-            status = CASE
-                WHEN i.subtotal - i.concession + i.late_fee - i.paid - s.take - i.adjusted = 0
-                THEN 'paid' ELSE 'partially_paid' END
-        FROM shares s
-        WHERE i.id = ANY($13::uuid[]) AND i.id = s.invoice_id
-    )"""
+    ), paid AS ("""  # noqa: S608 - fixed SQL
+    + _pay_invoices("shares", "$13")
+    + ")"
+)
 _WRITES_PARAMS = 15
 
 
@@ -473,14 +483,7 @@ _MOVE_ADVANCE = """
     ), totals AS (
         SELECT invoice_id, sum(take) AS take FROM moves GROUP BY invoice_id
     )
-    UPDATE invoices i
-    SET paid = i.paid + t.take, updated_at = now(),
-        status = CASE
-            WHEN i.subtotal - i.concession + i.late_fee - i.paid - t.take - i.adjusted = 0
-            THEN 'paid' ELSE 'partially_paid' END
-    FROM totals t
-    WHERE i.id = ANY($4::uuid[]) AND i.id = t.invoice_id
-"""
+    """ + _pay_invoices("totals", "$4")  # noqa: S608 - fixed SQL
 
 
 async def apply_advance(
