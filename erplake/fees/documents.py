@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from erplake.core import jobs, progress
 from erplake.core.clock import school_today
-from erplake.core.db import transaction
 from erplake.core.errors import Conflict, NotFound
 from erplake.core.jobs import JobContext, task
 from erplake.core.permissions import P
@@ -370,8 +369,7 @@ async def stored_receipt_pdf(
     payment of the last few seconds is numbered first (in a short transaction of its
     own) rather than printed without a number."""
     if payment.receipt_number is None:
-        async with transaction(sessionmaker) as numbering:
-            await ledger.number_receipts(numbering, school_id=school_id)
+        await ledger.number_receipts_now(sessionmaker, school_id=school_id)
         await session.refresh(payment)
     if payment.receipt_key:
         try:
@@ -398,8 +396,7 @@ async def render_receipt_pdf(ctx: JobContext, *, school_id: str, payment_id: str
     transaction waits on storage)."""
     school, payment = uuid.UUID(school_id), uuid.UUID(payment_id)
     storage = get_storage(ctx.settings)
-    async with transaction(ctx.sessionmaker) as numbering:
-        await ledger.number_receipts(numbering, school_id=school)
+    await ledger.number_receipts_now(ctx.sessionmaker, school_id=school)
     async with ctx.sessionmaker() as reader:
         pdf = await receipt_pdf(reader, storage, school_id=school, payment_id=payment)
     key = receipt_key(school, payment)
@@ -440,8 +437,7 @@ async def render_day_receipts(
         # An online payment of the day may commit between numbering and reading: then
         # number again (a few tries; one still arriving goes in a later bundle).
         for _ in range(3):
-            async with transaction(ctx.sessionmaker) as numbering:
-                await ledger.number_receipts(numbering, school_id=school)
+            await ledger.number_receipts_now(ctx.sessionmaker, school_id=school)
             read = await receipt_docs(reader, head, school_id=school, day=on)
             docs = [(payment_id, doc) for payment_id, doc in read if doc is not None]
             if len(docs) == len(read):

@@ -26,13 +26,13 @@ from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from erplake.academics.service import NoCurrentYear
 from erplake.audit import service as audit
 from erplake.audit.service import Actor
 from erplake.core import jobs
-from erplake.core.db import driver_connection
+from erplake.core.db import driver_connection, transaction
 from erplake.core.errors import Conflict, NotFound, Unprocessable
 from erplake.models.fees import (
     PAYMENT_METHODS,
@@ -300,6 +300,15 @@ async def number_receipts(session: AsyncSession, *, school_id: uuid.UUID) -> int
     )
     done = await db.execute(_NUMBER_PENDING, school_id)
     return int(done.split()[-1])
+
+
+async def number_receipts_now(
+    sessionmaker: async_sessionmaker[AsyncSession], *, school_id: uuid.UUID
+) -> int:
+    """`number_receipts` in a short transaction of its own, committed when this
+    returns: for whoever is about to read or print receipts."""
+    async with transaction(sessionmaker) as session:
+        return await number_receipts(session, school_id=school_id)
 
 
 def _allocate(

@@ -163,8 +163,7 @@ async def number_waiting_receipts(sessionmaker: async_sessionmaker[AsyncSession]
         )
     numbered = 0
     for school_id in schools:
-        async with transaction(sessionmaker) as session:
-            numbered += await ledger.number_receipts(session, school_id=school_id)
+        numbered += await ledger.number_receipts_now(sessionmaker, school_id=school_id)
     return numbered
 
 
